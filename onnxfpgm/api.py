@@ -1,0 +1,192 @@
+"""The public pipeline: load -> analyze -> score -> plan -> apply -> validate -> report."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import onnx
+import onnxruntime
+import onnx_graphsurgeon as gs
+
+from . import __version__
+from .config import PruneConfig
+from .errors import NothingToPruneError, UsageError
+from .groups import Analysis, ChannelGroup, analyze
+from .io import check_input_model, load_model, to_graph, to_model
+from .plan import PrunePlan, group_filters, make_plan
+from .report import PruneReport, Totals, group_reports, layer_reports, mac_count, param_count
+from .scoring import Backend, channel_scores, resolve_backend
+from .shapes import Dims, infer_dims, input_dims
+from .surgery import apply_plan, mask_plan
+from .validate import ValidationResult, certify, check_model
+
+ModelInput = str | os.PathLike[str] | onnx.ModelProto
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    model: onnx.ModelProto
+    path: str | None
+    size: int
+    inputs: dict[str, tuple[int, ...]]
+    dims: dict[str, Dims]
+    graph: gs.Graph
+    analysis: Analysis
+
+
+def _config(config: PruneConfig | None, options: dict[str, Any]) -> PruneConfig:
+    known = {f.name for f in fields(PruneConfig)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise UsageError(f"unknown option(s): {', '.join(unknown)}")
+    for key in ("layer_ratios", "input_shapes"):
+        if isinstance(options.get(key), dict):
+            options[key] = tuple(options[key].items())
+    for key in ("exclude",):
+        if isinstance(options.get(key), list):
+            options[key] = tuple(options[key])
+    return replace(config or PruneConfig(), **options)
+
+
+def _load(model_or_path: ModelInput, config: PruneConfig) -> Loaded:
+    if isinstance(model_or_path, onnx.ModelProto):
+        model, path = model_or_path, None
+        check_input_model(model, "model")
+        size = model.ByteSize()
+    else:
+        path = str(model_or_path)
+        model = load_model(path)
+        size = Path(path).stat().st_size
+    overrides = dict(config.input_shapes)
+    inputs = input_dims(model, overrides)
+    unknown = sorted(set(overrides) - set(inputs))
+    if unknown:
+        raise UsageError(f"--input-shape names no graph input: {', '.join(unknown)} "
+                         f"(inputs: {', '.join(inputs) or 'none'})")
+    for name, dims in overrides.items():
+        declared = next(vi for vi in model.graph.input if vi.name == name).type.tensor_type.shape.dim
+        if len(declared) != len(dims):
+            raise UsageError(f"--input-shape {name} has {len(dims)} dims, the model's input has {len(declared)}")
+    dims = infer_dims(model, inputs)
+    graph = to_graph(model)
+    return Loaded(model, path, size, inputs, dims, graph, analyze(graph, dims))
+
+
+def inspect(model_or_path: ModelInput, input_shapes: dict[str, tuple[int, ...]] | None = None) -> tuple[ChannelGroup, ...]:
+    """Every channel group of the model, with its producers, consumers, size, MAC count and why it is fixed."""
+    config = PruneConfig(input_shapes=tuple((input_shapes or {}).items()))
+    return _load(model_or_path, config).analysis.groups
+
+
+def score(model_or_path: ModelInput, config: PruneConfig | None = None, **options: Any) -> dict[int, np.ndarray]:
+    """Per-channel scores of every prunable group (group id -> float64 scores; lowest go first)."""
+    cfg = _config(config, options)
+    loaded = _load(model_or_path, cfg)
+    backend = resolve_backend(cfg.device) if cfg.criterion == "fpgm" else "numpy"
+    return _scores(loaded, cfg, backend, None)
+
+
+def _scores(loaded: Loaded, cfg: PruneConfig, backend: Backend, progress: Progress | None) -> dict[int, np.ndarray]:
+    prunable = [g for g in loaded.analysis.groups if g.prunable]
+    out: dict[int, np.ndarray] = {}
+    for k, g in enumerate(prunable):
+        out[g.id] = channel_scores(group_filters(loaded.graph, loaded.analysis, g), cfg.criterion, cfg.distance,
+                                   backend)
+        if progress:
+            progress("scoring groups", k + 1, len(prunable))
+    return out
+
+
+def _nothing_reason(plan: PrunePlan) -> str:
+    statuses = {g.status for g in plan.groups}
+    if statuses <= {"fixed"}:
+        return "nothing to prune: every channel group is fixed (see `onnxfpgm inspect`)"
+    if "kept" in statuses:
+        return "nothing to prune: the ratio removes no channel from any prunable group"
+    return "nothing to prune: every prunable group is excluded"
+
+
+def _plan(model_or_path: ModelInput, cfg: PruneConfig, progress: Progress | None
+          ) -> tuple[Loaded, PrunePlan, Backend]:
+    loaded = _load(model_or_path, cfg)
+    backend: Backend = resolve_backend(cfg.device) if cfg.criterion == "fpgm" else "numpy"
+    scores = _scores(loaded, cfg, backend, progress)
+    plan = make_plan(loaded.graph, loaded.analysis, cfg, scores)
+    if not plan.changes_anything:
+        raise NothingToPruneError(_nothing_reason(plan))
+    return loaded, plan, backend
+
+
+def _report(loaded: Loaded, plan: PrunePlan, cfg: PruneConfig, backend: str, pruned: onnx.ModelProto | None,
+            validation: ValidationResult | None, output: str | None, started: float) -> PruneReport:
+    groups = group_reports(loaded.analysis, plan)
+    macs_before = mac_count(loaded.graph, loaded.dims)
+    if pruned is not None:
+        after_dims = infer_dims(pruned, loaded.inputs)
+        macs_after = mac_count(to_graph(pruned), after_dims)
+        params_after, bytes_after = param_count(pruned), pruned.ByteSize()
+    else:
+        macs_after = macs_before
+        params_after, bytes_after = param_count(loaded.model), loaded.size
+    totals = Totals(
+        params_before=param_count(loaded.model), params_after=params_after,
+        macs_before=macs_before, macs_after=macs_after,
+        channels_before=sum(g.channels_before for g in groups if g.producers),
+        channels_after=sum(g.channels_after for g in groups if g.producers),
+        groups_pruned=sum(g.status == "pruned" for g in groups),
+        groups_fixed=sum(g.status == "fixed" for g in groups),
+        groups_excluded=sum(g.status == "excluded" for g in groups),
+        bytes_before=loaded.size, bytes_after=bytes_after,
+    )
+    options = {f.name: getattr(cfg, f.name) for f in fields(PruneConfig)}
+    options["layer_ratios"] = dict(cfg.layer_ratios)
+    options["input_shapes"] = {k: list(v) for k, v in cfg.input_shapes}
+    options["exclude"] = list(cfg.exclude)
+    versions = {"onnxfpgm": __version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
+                "numpy": np.__version__}
+    return PruneReport(loaded.path, output, options, backend, versions, totals, validation, groups,
+                       layer_reports(loaded.graph, loaded.analysis, plan), time.perf_counter() - started,
+                       dry_run=pruned is None)
+
+
+def dry_run(model_or_path: ModelInput, config: PruneConfig | None = None, progress: Progress | None = None,
+            **options: Any) -> PruneReport:
+    """Analyze, score and plan; report what `prune` would remove without building a model."""
+    started = time.perf_counter()
+    cfg = _config(config, options)
+    loaded, plan, backend = _plan(model_or_path, cfg, progress)
+    return _report(loaded, plan, cfg, backend, None, None, None, started)
+
+
+def prune(model_or_path: ModelInput, config: PruneConfig | None = None, progress: Progress | None = None,
+          output_path: str | None = None, **options: Any) -> tuple[onnx.ModelProto, PruneReport]:
+    """Prune a model (a path or a ModelProto) and return the pruned model and its report.
+
+    Options are the fields of PruneConfig (`ratio=0.3, criterion="fpgm", layer_ratios={"conv1*": 0.5}, ...`).
+    Raises an OnnxFpgmError subclass on bad input, nothing to prune, or a failed validation.
+    """
+    started = time.perf_counter()
+    cfg = _config(config, options)
+    loaded, plan, backend = _plan(model_or_path, cfg, progress)
+    if progress:
+        progress("removing channels", 0, 1)
+    pruned = to_model(apply_plan(to_graph(loaded.model), loaded.analysis, plan), loaded.model)
+    if progress:
+        progress("removing channels", 1, 1)
+    validation = None
+    if cfg.validate:
+        if progress:
+            progress("validating", 0, 1)
+        masked = to_model(mask_plan(to_graph(loaded.model), loaded.analysis, plan), loaded.model)
+        validation = certify(loaded.model, masked, pruned, loaded.inputs, cfg.tolerance, cfg.seed, cfg.latency_runs)
+        if progress:
+            progress("validating", 1, 1)
+    else:
+        check_model(pruned)
+    return pruned, _report(loaded, plan, cfg, backend, pruned, validation, output_path, started)

@@ -1,0 +1,190 @@
+"""Loading and saving models: the only module that touches files and protobuf framing.
+
+Loads refuse anything that is not a sound ONNX model before any work starts; saves are atomic (a temporary file in
+the target directory, then a rename), so a failed or interrupted run never leaves a partial output behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import onnx
+import onnx_graphsurgeon as gs
+from google.protobuf.message import DecodeError
+from onnx.external_data_helper import ExternalDataInfo, uses_external_data
+
+from .errors import InputError, OutputError, UnsupportedModelError, UsageError
+
+# Models larger than this are saved with their weights in an external data file beside the model.
+EXTERNAL_DATA_THRESHOLD = 1_800_000_000
+QUANTIZED_OPS = frozenset(
+    {"QLinearConv", "ConvInteger", "QLinearMatMul", "MatMulInteger", "DequantizeLinear", "QuantizeLinear",
+     "DynamicQuantizeLinear", "QGemm"}
+)
+
+
+def load_model(path: str | os.PathLike[str]) -> onnx.ModelProto:
+    """Read and check an ONNX model file, with its external data; raise InputError on anything malformed."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"input file not found: {p}")
+    if not p.is_file():
+        raise InputError(f"input is not a regular file: {p}")
+    size = p.stat().st_size
+    if size == 0:
+        raise InputError(f"input file is empty: {p}")
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {p}: {exc.strerror}") from None
+    model = parse_model(data, str(p))
+    _load_external_data(model, p.parent.resolve(), str(p))
+    check_input_model(model, str(p))
+    return model
+
+
+def parse_model(data: bytes, name: str = "input") -> onnx.ModelProto:
+    """Parse serialized bytes into a ModelProto, refusing bytes that are not a model."""
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except (DecodeError, RuntimeError, ValueError):
+        raise InputError(f"{name} is not an ONNX model (protobuf parse failed; truncated or another format)") from None
+    if not model.HasField("graph") or len(model.graph.node) == 0 or model.ir_version <= 0:
+        raise InputError(f"{name} is not an ONNX model (no graph, nodes or IR version)")
+    return model
+
+
+def _load_external_data(model: onnx.ModelProto, base: Path, name: str) -> None:
+    """Load external tensor data, refusing locations outside the model's folder or ranges past a file's end."""
+    for tensor in _all_tensors(model):
+        if not uses_external_data(tensor):
+            continue
+        info = ExternalDataInfo(tensor)
+        location = str(info.location)
+        target = (base / location).resolve()
+        if os.path.isabs(location) or not target.is_relative_to(base):
+            raise InputError(f"{name}: external data of {tensor.name!r} points outside the model folder ({location})")
+        if not target.is_file():
+            raise InputError(f"{name}: external data file of {tensor.name!r} is missing ({location})")
+        offset = int(info.offset or 0)
+        length = int(info.length) if info.length else target.stat().st_size - offset
+        if offset < 0 or length < 0 or offset + length > target.stat().st_size:
+            raise InputError(f"{name}: external data of {tensor.name!r} runs past the end of {location}")
+        with open(target, "rb") as fh:
+            fh.seek(offset)
+            tensor.raw_data = fh.read(length)
+        del tensor.external_data[:]
+        tensor.data_location = onnx.TensorProto.DEFAULT
+
+
+def _all_tensors(model: onnx.ModelProto) -> list[onnx.TensorProto]:
+    tensors = list(model.graph.initializer)
+    for node in model.graph.node:
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.TENSOR:
+                tensors.append(attr.t)
+    return tensors
+
+
+def check_input_model(model: onnx.ModelProto, name: str) -> None:
+    """Reject models the ONNX checker rejects, and quantized models (prune before quantizing)."""
+    quantized = sorted({n.op_type for n in model.graph.node if n.op_type in QUANTIZED_OPS})
+    if quantized:
+        raise UnsupportedModelError(
+            f"{name} is quantized ({', '.join(quantized)}); prune the float model, then quantize it"
+        )
+    try:
+        if model.ByteSize() < onnx.checker.MAXIMUM_PROTOBUF:
+            onnx.checker.check_model(model)
+    except (onnx.checker.ValidationError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{name} fails the ONNX checker: {first}") from None
+
+
+def check_output_path(input_path: str | os.PathLike[str] | None, output: str | os.PathLike[str], force: bool,
+                      what: str = "output") -> Path:
+    """Fail before any work when the output cannot or must not be written."""
+    out = Path(output)
+    if input_path is not None and out.exists() and Path(input_path).exists():
+        if os.path.samefile(out, input_path):
+            raise UsageError(f"{what} path is the input file: {out}")
+    elif input_path is not None and out.resolve() == Path(input_path).resolve():
+        raise UsageError(f"{what} path is the input file: {out}")
+    if out.exists() and out.is_dir():
+        raise OutputError(f"{what} path is a directory: {out}")
+    if out.exists() and not force:
+        raise OutputError(f"{what} file exists: {out} (use --force to overwrite)")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{what} directory does not exist: {parent}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{what} directory is not writable: {parent}")
+    return out
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, then rename it into place."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        _remove_quietly(tmp)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {target}: {exc.strerror}") from None
+        raise
+
+
+def save_model(model: onnx.ModelProto, path: str | os.PathLike[str]) -> None:
+    """Save atomically; a model too large for one protobuf gets its weights in `<name>.data` beside it."""
+    target = Path(path)
+    if model.ByteSize() < EXTERNAL_DATA_THRESHOLD:
+        atomic_write_bytes(target, model.SerializeToString())
+        return
+    data_name = target.name + ".data"
+    tmp_dir = tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    try:
+        tmp_model = Path(tmp_dir) / target.name
+        onnx.save_model(model, str(tmp_model), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=data_name, size_threshold=1024)
+        os.replace(Path(tmp_dir) / data_name, target.parent / data_name)
+        os.replace(tmp_model, target)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror}") from None
+    finally:
+        for leftover in Path(tmp_dir).glob("*"):
+            _remove_quietly(str(leftover))
+        os.rmdir(tmp_dir)
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def to_graph(model: onnx.ModelProto) -> gs.Graph:
+    """Import a model into onnx-graphsurgeon's IR (weights stay lazy, unread until used)."""
+    return gs.import_onnx(model)
+
+
+def to_model(graph: gs.Graph, like: onnx.ModelProto) -> onnx.ModelProto:
+    """Export a graph, keeping the model-level fields of `like` that the exporter does not carry."""
+    model = gs.export_onnx(graph, do_type_check=False)
+    model.ir_version = like.ir_version
+    del model.opset_import[:]
+    model.opset_import.extend(like.opset_import)
+    model.producer_name = like.producer_name
+    model.producer_version = like.producer_version
+    model.domain = like.domain
+    model.model_version = like.model_version
+    model.doc_string = like.doc_string
+    del model.metadata_props[:]
+    model.metadata_props.extend(like.metadata_props)
+    return model

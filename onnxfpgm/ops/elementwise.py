@@ -1,0 +1,84 @@
+"""Elementwise ops: unary ones pass channels through; n-ary ones couple their activations and slice per-channel
+constants broadcast along the channel axis."""
+
+from __future__ import annotations
+
+from ..groups import Context, Layout, Rule
+
+UNARY = (
+    "Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu", "Celu", "Softplus",
+    "Softsign", "Identity", "Cast", "Abs", "Neg", "Exp", "Log", "Sqrt", "Reciprocal", "Floor", "Ceil", "Round", "Erf",
+    "Mish", "Gelu", "ThresholdedRelu", "Sign", "Sin", "Cos", "Shrink", "IsNaN", "IsInf", "Not",
+)
+
+
+def unary(ctx: Context) -> None:
+    x = ctx.layout(ctx.node.inputs[0])
+    if x is not None:
+        ctx.set_layout(ctx.node.outputs[0], x)
+
+
+def dropout(ctx: Context) -> None:
+    x = ctx.layout(ctx.node.inputs[0])
+    if x is None:
+        return
+    if len(ctx.node.outputs) > 1 and ctx.node.outputs[1].outputs:
+        ctx.block(x, "the dropout mask is used")
+        return
+    ctx.set_layout(ctx.node.outputs[0], x)
+
+
+def nary(ctx: Context) -> None:
+    """Add, Mul, Sub, Div, Max, Min, Sum, Mean, Pow, PRelu: numpy broadcasting from the right."""
+    node = ctx.node
+    laid = [(i, t, ctx.layout(t)) for i, t in enumerate(node.inputs)]
+    activations = [(i, t, lay) for i, t, lay in laid if lay is not None]
+    if not activations:
+        return
+    out_rank = ctx.rank(node.outputs[0])
+    ranks = [ctx.rank(t) if lay is not None or ctx.const(t) is None else ctx.const(t).ndim  # type: ignore[union-attr]
+             for _, t, lay in laid]
+    if out_rank is None or any(r is None for r in ranks):
+        for _, _, lay in activations:
+            ctx.block(lay, "tensor ranks are unknown")
+        return
+    rank = int(out_rank)
+    axes = {lay.axis + rank - int(ranks[i]) for i, _, lay in activations}  # type: ignore[arg-type]
+    blocks = {lay.block for _, _, lay in activations}
+    if len(axes) != 1 or len(blocks) != 1:
+        for _, _, lay in activations:
+            ctx.block(lay, "operands carry channels on different axes")
+        return
+    axis, block = axes.pop(), blocks.pop()
+    widest = max(ctx.channels(lay) for _, _, lay in activations)
+    main: Layout | None = None
+    for _, _, lay in activations:
+        if ctx.channels(lay) == widest:
+            if main is None:
+                main = lay
+            else:
+                ctx.couple(main, lay)
+        elif ctx.channels(lay) == 1 and block == 1:
+            ctx.block(lay, "broadcast along the channel axis")
+        else:
+            ctx.block(lay, "operands have different channel counts")
+            ctx.block(main, "operands have different channel counts")
+    assert main is not None
+    for i, t, lay in laid:
+        if lay is not None:
+            continue
+        pos = axis - (rank - int(ranks[i]))  # type: ignore[arg-type]
+        value = ctx.const(t)
+        dims = value.shape if value is not None else ctx.shape(t)
+        if pos < 0 or (dims is not None and dims[pos] == 1):
+            continue
+        if value is not None and dims is not None and dims[pos] == widest * block:
+            ctx.weight(i, pos, main, "param")
+        else:
+            ctx.block(main, f"input {i} is not a constant broadcast along channels")
+    ctx.set_layout(node.outputs[0], Layout(main.atoms, axis, block))
+
+
+RULES: dict[str, Rule] = {op: unary for op in UNARY}
+RULES["Dropout"] = dropout
+RULES.update({op: nary for op in ("Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Mean", "Pow", "PRelu")})

@@ -1,0 +1,322 @@
+"""Ops that move, join, cut or reshape tensors: channels pass through, are offset, or are blocked."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..groups import Context, Layout, Rule
+
+
+def ints(ctx: Context, attr: str, input_index: int) -> list[int] | None:
+    """An int list given as an attribute (older opsets) or as a constant input (newer ones); None if dynamic."""
+    node = ctx.node
+    if attr in node.attrs:
+        return [int(v) for v in np.atleast_1d(node.attrs[attr])]
+    if input_index < len(node.inputs) and node.inputs[input_index].name:
+        value = ctx.const(node.inputs[input_index])
+        return None if value is None else [int(v) for v in np.atleast_1d(value)]
+    return []
+
+
+def passthrough(ctx: Context) -> None:
+    x = ctx.layout(ctx.node.inputs[0])
+    if x is not None:
+        ctx.set_layout(ctx.node.outputs[0], x)
+
+
+def spatial_only(ctx: Context) -> None:
+    """Pools and other NCHW ops that act on each channel alone."""
+    x = ctx.layout(ctx.node.inputs[0])
+    if x is None:
+        return
+    if x.axis != 1 or x.block != 1:
+        ctx.block(x, "channels are not on axis 1")
+        return
+    if len(ctx.node.outputs) > 1 and ctx.node.outputs[1].outputs:
+        ctx.block(x, "pooling indices are used")
+        return
+    ctx.set_layout(ctx.node.outputs[0], x)
+
+
+def pad(ctx: Context) -> None:
+    x = ctx.layout(ctx.node.inputs[0])
+    rank = ctx.rank(ctx.node.inputs[0])
+    if x is None:
+        return
+    pads = ints(ctx, "pads", 1)
+    axes = ints(ctx, "axes", 3) if rank is not None else None
+    if pads is None or axes is None or rank is None:
+        ctx.block(x, "pads are not constant")
+        return
+    axes = [a % rank for a in axes] if axes else list(range(rank))
+    n = len(axes)
+    if len(pads) != 2 * n:
+        ctx.block(x, "pads do not match the rank")
+        return
+    if x.axis in axes and (pads[axes.index(x.axis)] or pads[axes.index(x.axis) + n]):
+        ctx.block(x, "pads the channel axis")
+        return
+    ctx.set_layout(ctx.node.outputs[0], x)
+
+
+def resize(ctx: Context) -> None:
+    node = ctx.node
+    x = ctx.layout(node.inputs[0])
+    if x is None:
+        return
+    scales_input = 1 if node.op == "Upsample" else 2
+    scales = node.attrs.get("scales")
+    if scales is None and scales_input < len(node.inputs) and node.inputs[scales_input].name:
+        scales = ctx.const(node.inputs[scales_input])
+    if scales is not None and np.size(scales) > 0:
+        if np.size(scales) <= x.axis or float(np.atleast_1d(scales)[x.axis]) != 1.0:
+            ctx.block(x, "resizes the channel axis")
+            return
+        ctx.set_layout(node.outputs[0], x)
+        return
+    sizes = ctx.const(node.inputs[3]) if len(node.inputs) > 3 and node.inputs[3].name else None
+    if sizes is None or "axes" in node.attrs or np.size(sizes) <= x.axis:
+        ctx.block(x, "output sizes are not constant")
+        return
+    if int(np.atleast_1d(sizes)[x.axis]) != ctx.channels(x) * x.block:
+        ctx.block(x, "resizes the channel axis")
+        return
+    ctx.rewrite("shape", (x,), x.block, x.axis, 3)
+    ctx.set_layout(node.outputs[0], x)
+
+
+def reduce(ctx: Context) -> None:
+    node = ctx.node
+    x = ctx.layout(node.inputs[0])
+    rank = ctx.rank(node.inputs[0])
+    if x is None:
+        return
+    axes = ints(ctx, "axes", 1)
+    if axes is None or rank is None:
+        ctx.block(x, "reduction axes are not constant")
+        return
+    if not axes:
+        if int(node.attrs.get("noop_with_empty_axes", 0)):
+            ctx.set_layout(node.outputs[0], x)
+        else:
+            ctx.block(x, "reduces over all axes, channels included")
+        return
+    axes = sorted(a % rank for a in axes)
+    if x.axis in axes:
+        ctx.block(x, "reduces over the channel axis")
+        return
+    keep = int(node.attrs.get("keepdims", 1))
+    axis = x.axis if keep else x.axis - sum(a < x.axis for a in axes)
+    ctx.set_layout(node.outputs[0], Layout(x.atoms, axis, x.block))
+
+
+def softmax(ctx: Context) -> None:
+    x = ctx.layout(ctx.node.inputs[0])
+    rank = ctx.rank(ctx.node.inputs[0])
+    if x is None:
+        return
+    if rank is None:
+        ctx.block(x, "rank is unknown")
+        return
+    if ctx.opset < 13:  # the input is coerced to 2D at `axis`: every axis from there on is normalized together
+        axis = int(ctx.node.attrs.get("axis", 1)) % rank
+        if x.axis >= axis:
+            ctx.block(x, "normalizes over the channel axis")
+            return
+    elif int(ctx.node.attrs.get("axis", -1)) % rank == x.axis:
+        ctx.block(x, "normalizes over the channel axis")
+        return
+    ctx.set_layout(ctx.node.outputs[0], x)
+
+
+def transpose(ctx: Context) -> None:
+    x = ctx.layout(ctx.node.inputs[0])
+    rank = ctx.rank(ctx.node.inputs[0])
+    if x is None:
+        return
+    if rank is None:
+        ctx.block(x, "rank is unknown")
+        return
+    perm = [int(p) for p in ctx.node.attrs.get("perm", list(range(rank))[::-1])]
+    ctx.set_layout(ctx.node.outputs[0], Layout(x.atoms, perm.index(x.axis), x.block))
+
+
+def squeeze(ctx: Context) -> None:
+    node = ctx.node
+    x = ctx.layout(node.inputs[0])
+    rank = ctx.rank(node.inputs[0])
+    out_rank = ctx.rank(node.outputs[0])
+    if x is None:
+        return
+    axes = ints(ctx, "axes", 1)
+    if axes is None or rank is None or out_rank is None or not axes:
+        ctx.block(x, "axes are not constant")
+        return
+    if node.op == "Squeeze":
+        axes = [a % rank for a in axes]
+        if x.axis in axes:
+            ctx.block(x, "squeezes the channel axis")
+            return
+        axis = x.axis - sum(a < x.axis for a in axes)
+    else:
+        axes = sorted(a % out_rank for a in axes)
+        axis = x.axis
+        for a in axes:
+            if a <= axis:
+                axis += 1
+    ctx.set_layout(node.outputs[0], Layout(x.atoms, axis, x.block))
+
+
+def concat(ctx: Context) -> None:
+    node = ctx.node
+    layouts = [ctx.layout(t) for t in node.inputs]
+    if all(lay is None for lay in layouts):
+        return
+    rank = ctx.rank(node.outputs[0])
+    if rank is None:
+        for lay in layouts:
+            ctx.block(lay, "rank is unknown")
+        return
+    axis = int(node.attrs.get("axis", 1)) % rank
+    known = [lay for lay in layouts if lay is not None]
+    if all(lay.axis == axis for lay in known) and len({lay.block for lay in known}) == 1:
+        block = known[0].block
+        atoms: list[int] = []
+        for t, lay in zip(node.inputs, layouts):
+            if lay is None:
+                dims = ctx.shape(t)
+                if dims is None or dims[axis] is None or dims[axis] % block:
+                    for other in known:
+                        ctx.block(other, "an input of unknown size joins the channels")
+                    return
+                lay = ctx.fixed_layout(int(dims[axis]) // block, axis, "an input not made by a tracked op")
+            atoms.extend(lay.atoms)
+        ctx.set_layout(node.outputs[0], Layout(tuple(atoms), axis, block))
+        return
+    if all(lay is not None and lay.axis != axis for lay in layouts) and len({lay.axis for lay in known}) == 1:
+        first = known[0]
+        for lay in known[1:]:
+            if ctx.channels(lay) != ctx.channels(first) or lay.block != first.block:
+                ctx.block_inputs("inputs have different channels")
+                return
+            ctx.couple(first, lay)
+        ctx.set_layout(node.outputs[0], first)
+        return
+    ctx.block_inputs("channels are joined with other axes")
+
+
+def split(ctx: Context) -> None:
+    node = ctx.node
+    x = ctx.layout(node.inputs[0])
+    rank = ctx.rank(node.inputs[0])
+    if x is None:
+        return
+    if rank is None:
+        ctx.block(x, "rank is unknown")
+        return
+    axis = int(node.attrs.get("axis", 0)) % rank
+    if axis != x.axis:
+        for out in node.outputs:
+            ctx.set_layout(out, x)
+        return
+    sizes = ints(ctx, "split", 1)
+    total = ctx.channels(x) * x.block
+    n_out = len(node.outputs)
+    if sizes is None:
+        ctx.block(x, "split sizes are not constant")
+        return
+    if not sizes:
+        chunk = -(-total // n_out)
+        sizes = [min(chunk, total - i * chunk) for i in range(n_out)]
+    if len(sizes) != n_out or sum(sizes) != total or any(s % x.block for s in sizes):
+        ctx.block(x, "split sizes do not cut between channels")
+        return
+    start = 0
+    outs: list[Layout] = []
+    for out, size in zip(node.outputs, sizes):
+        part = Layout(ctx.atoms.slice(x.atoms, start, size // x.block), axis, x.block)
+        ctx.set_layout(out, part)
+        outs.append(part)
+        start += size // x.block
+    ctx.rewrite("split", tuple(outs), x.block)
+
+
+def slice_(ctx: Context) -> None:
+    node = ctx.node
+    x = ctx.layout(node.inputs[0])
+    rank = ctx.rank(node.inputs[0])
+    if x is None:
+        return
+    starts, ends = ints(ctx, "starts", 1), ints(ctx, "ends", 2)
+    axes, steps = ints(ctx, "axes", 3), ints(ctx, "steps", 4)
+    if starts is None or ends is None or axes is None or steps is None or rank is None:
+        ctx.block(x, "slice bounds are not constant")
+        return
+    axes = [a % rank for a in axes] if axes else list(range(len(starts)))
+    if x.axis in axes:
+        i = axes.index(x.axis)
+        total = ctx.channels(x) * x.block
+        step = steps[i] if steps else 1
+        start = starts[i] + total if starts[i] < 0 else starts[i]
+        if step != 1 or start > 0 or ends[i] < total:
+            ctx.block(x, "takes part of the channel axis")
+            return
+    ctx.set_layout(node.outputs[0], x)
+
+
+def flatten(ctx: Context) -> None:
+    x = ctx.layout(ctx.node.inputs[0])
+    dims = ctx.shape(ctx.node.inputs[0])
+    if x is None:
+        return
+    if dims is None or any(d is None for d in dims):
+        ctx.block(x, "input shape is not static")
+        return
+    axis = int(ctx.node.attrs.get("axis", 1)) % max(len(dims), 1)
+    if axis > x.axis or any(d != 1 for d in dims[axis:x.axis]):
+        ctx.block(x, "channels are merged with a leading axis")
+        return
+    inner = int(np.prod([int(d) for d in dims[x.axis + 1:] if d is not None]))
+    ctx.set_layout(ctx.node.outputs[0], Layout(x.atoms, 1, x.block * inner))
+
+
+def reshape(ctx: Context) -> None:
+    node = ctx.node
+    x = ctx.layout(node.inputs[0])
+    if x is None:
+        return
+    shape = ctx.const(node.inputs[1])
+    in_dims, out_dims = ctx.shape(node.inputs[0]), ctx.shape(node.outputs[0])
+    if shape is None or in_dims is None or out_dims is None or None in in_dims or None in out_dims:
+        ctx.block(x, "shape is not constant and static")
+        return
+    ind = [int(d) for d in in_dims if d is not None]
+    outd = [int(d) for d in out_dims if d is not None]
+    before = int(np.prod(ind[:x.axis]))
+    span = x.block * int(np.prod(ind[x.axis + 1:]))  # positions of one channel in the flattened tail
+    for k in range(len(outd)):
+        if int(np.prod(outd[:k])) != before:
+            continue
+        after = int(np.prod(outd[k + 1:]))
+        if span % after or outd[k] != ctx.channels(x) * (span // after):
+            continue
+        target = [int(v) for v in np.atleast_1d(shape)]
+        if target[k] == 0 and (k != x.axis or span // after != x.block):
+            break
+        if target[k] > 0:
+            ctx.rewrite("shape", (x,), span // after, k, 1)
+        ctx.set_layout(node.outputs[0], Layout(x.atoms, k, span // after))
+        return
+    ctx.block(x, "reshape moves or splits the channel axis")
+
+
+RULES: dict[str, Rule] = {
+    "MaxPool": spatial_only, "AveragePool": spatial_only, "LpPool": spatial_only, "GlobalAveragePool": spatial_only,
+    "GlobalMaxPool": spatial_only, "GlobalLpPool": spatial_only,
+    "Pad": pad, "Resize": resize, "Upsample": resize,
+    "ReduceMean": reduce, "ReduceMax": reduce, "ReduceMin": reduce, "ReduceSum": reduce, "ReduceL2": reduce,
+    "ReduceL1": reduce, "ReduceProd": reduce, "ReduceLogSumExp": reduce, "ReduceSumSquare": reduce,
+    "Softmax": softmax, "LogSoftmax": softmax, "Hardmax": softmax,
+    "Transpose": transpose, "Squeeze": squeeze, "Unsqueeze": squeeze,
+    "Concat": concat, "Split": split, "Slice": slice_, "Flatten": flatten, "Reshape": reshape,
+}

@@ -1,0 +1,134 @@
+"""Carry out a PrunePlan on a graph: slice every channel-indexed weight and rewrite every channel count.
+
+Surgery decides nothing: every index comes from the Analysis and the PrunePlan. Weights are never changed in place:
+each sliced weight is a new constant, so an initializer shared by several nodes stays intact for the others.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import onnx_graphsurgeon as gs
+
+from .groups import Analysis, Segments, WeightUse, constant_value
+from .plan import PrunePlan
+
+
+def positions(segments: Segments, block: int, plan: PrunePlan) -> np.ndarray:
+    """Kept positions along an axis laid out as `segments`, each channel spanning `block` positions."""
+    out: list[np.ndarray] = []
+    offset = 0
+    for group, channels in segments:
+        kept = np.asarray(plan.kept(group), dtype=np.int64) + offset
+        out.append((kept[:, None] * block + np.arange(block)[None, :]).reshape(-1))
+        offset += channels
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def kept_count(segments: Segments, plan: PrunePlan) -> int:
+    return sum(len(plan.kept(g)) for g, _ in segments)
+
+
+def _changed(segments: Segments, plan: PrunePlan) -> bool:
+    return any(len(plan.kept(g)) != n for g, n in segments)
+
+
+class _Names:
+    def __init__(self, graph: gs.Graph) -> None:
+        self.taken = set(graph.tensors().keys())
+
+    def fresh(self, base: str) -> str:
+        name, k = f"{base}_pruned", 1
+        while name in self.taken:
+            k += 1
+            name = f"{base}_pruned{k}"
+        self.taken.add(name)
+        return name
+
+
+def _uses_by_input(analysis: Analysis, plan: PrunePlan, roles: tuple[str, ...]) -> dict[tuple[int, int], list[WeightUse]]:
+    found: dict[tuple[int, int], list[WeightUse]] = defaultdict(list)
+    for use in analysis.uses:
+        if use.role in roles and _changed(use.segments, plan):
+            found[(use.node, use.input)].append(use)
+    return found
+
+
+def apply_plan(graph: gs.Graph, analysis: Analysis, plan: PrunePlan) -> gs.Graph:
+    """Remove the planned channels from `graph` (a fresh import of the analysed model) and return it."""
+    names = _Names(graph)
+    nodes = graph.nodes
+    for (n, i), uses in sorted(_uses_by_input(analysis, plan, ("producer", "consumer", "param")).items()):
+        tensor = nodes[n].inputs[i]
+        value = constant_value(tensor)
+        assert value is not None
+        for use in uses:
+            value = np.take(value, positions(use.segments, use.block, plan), axis=use.axis)
+        nodes[n].inputs[i] = gs.Constant(names.fresh(tensor.name), np.ascontiguousarray(value))
+    for rw in analysis.rewrites:
+        if not any(_changed(s, plan) for s in rw.segments):
+            continue
+        node = nodes[rw.node]
+        if rw.kind == "group":
+            node.attrs["group"] = kept_count(rw.segments[0], plan)
+        elif rw.kind == "split":
+            sizes = np.array([kept_count(s, plan) * rw.block for s in rw.segments], dtype=np.int64)
+            node.attrs.pop("num_outputs", None)
+            if graph.opset is not None and graph.opset < 13:
+                node.attrs["split"] = [int(s) for s in sizes]
+            elif len(node.inputs) > 1 and node.inputs[1].name:
+                node.inputs[1] = gs.Constant(names.fresh(node.inputs[1].name), sizes)
+            else:
+                del node.inputs[1:]
+                node.inputs.append(gs.Constant(names.fresh(f"{node.name or 'split'}_sizes"), sizes))
+        elif rw.kind == "shape":
+            tensor = node.inputs[rw.input]
+            value = np.array(constant_value(tensor), copy=True)
+            value[rw.position] = kept_count(rw.segments[0], plan) * rw.block
+            node.inputs[rw.input] = gs.Constant(names.fresh(tensor.name), value)
+    _forget_stale_shapes(graph, analysis, plan)
+    _drop_dead_constants(graph)
+    return graph
+
+
+def mask_plan(graph: gs.Graph, analysis: Analysis, plan: PrunePlan) -> gs.Graph:
+    """The exactness reference: the original graph with the removed input slices of every consumer set to zero."""
+    names = _Names(graph)
+    nodes = graph.nodes
+    for (n, i), uses in sorted(_uses_by_input(analysis, plan, ("consumer",)).items()):
+        tensor = nodes[n].inputs[i]
+        value = np.array(constant_value(tensor), copy=True)
+        for use in uses:
+            keep = np.zeros(value.shape[use.axis], dtype=bool)
+            keep[positions(use.segments, use.block, plan)] = True
+            shape = [1] * value.ndim
+            shape[use.axis] = -1
+            value = value * keep.reshape(shape).astype(value.dtype)
+        nodes[n].inputs[i] = gs.Constant(names.fresh(tensor.name), value)
+    _drop_dead_constants(graph)
+    return graph
+
+
+def _forget_stale_shapes(graph: gs.Graph, analysis: Analysis, plan: PrunePlan) -> None:
+    outputs = {t.name for t in graph.outputs}
+    for name, tensor in graph.tensors().items():
+        segments = analysis.tensor_segments.get(name)
+        if segments and name not in outputs and isinstance(tensor, gs.Variable) and _changed(segments, plan):
+            tensor.shape = None
+
+
+def _drop_dead_constants(graph: gs.Graph) -> None:
+    """Remove Constant and Identity-of-constant nodes whose outputs lost their last user (no graph-wide cleanup)."""
+    outputs = {t.name for t in graph.outputs}
+    changed = True
+    while changed:
+        changed = False
+        for node in list(graph.nodes):
+            if node.op in ("Constant", "Identity") and not any(o.outputs for o in node.outputs) \
+                    and not any(o.name in outputs for o in node.outputs) \
+                    and (node.op == "Constant" or constant_value(node.outputs[0]) is not None):
+                node.inputs.clear()
+                node.outputs.clear()
+                graph.nodes.remove(node)
+                changed = True

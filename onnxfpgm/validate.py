@@ -1,0 +1,125 @@
+"""Checks of a pruned model: ONNX checker with shape inference, onnxruntime runs and the exactness certificate.
+
+The certificate: the pruned model must compute what the original computes with the removed input slices of every
+consumer set to zero (the masked original), on the same seeded random inputs, within a tolerance relative to the
+output's scale.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+from .errors import ValidationError
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    passed: bool
+    max_abs_diff: float
+    allowed_diff: float
+    output_scale: float
+    change_vs_original: float
+    latency_before_ms: float | None
+    latency_after_ms: float | None
+
+
+def random_inputs(model: onnx.ModelProto, dims: dict[str, tuple[int, ...]], seed: int) -> dict[str, np.ndarray]:
+    """Seeded inputs for every graph input: normal floats, small non-negative integers, false booleans."""
+    rng = np.random.default_rng(seed)
+    feeds: dict[str, np.ndarray] = {}
+    for vi in model.graph.input:
+        if vi.name not in dims:
+            continue
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(vi.type.tensor_type.elem_type)
+        shape = dims[vi.name]
+        if np.issubdtype(dtype, np.floating):
+            feeds[vi.name] = rng.standard_normal(shape).astype(dtype)
+        elif np.issubdtype(dtype, np.integer):
+            feeds[vi.name] = rng.integers(0, 2, size=shape).astype(dtype)
+        else:
+            feeds[vi.name] = np.zeros(shape, dtype=dtype)
+    return feeds
+
+
+def session(model: onnx.ModelProto | bytes, what: str) -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    try:
+        data = model if isinstance(model, bytes) else model.SerializeToString()
+        return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises several unrelated types
+        raise ValidationError(f"onnxruntime cannot load the {what}: {_first_line(exc)}") from None
+
+
+def run(sess: ort.InferenceSession, feeds: dict[str, np.ndarray], what: str) -> list[np.ndarray]:
+    try:
+        return [np.asarray(x) for x in sess.run(None, feeds)]
+    except Exception as exc:
+        raise ValidationError(f"onnxruntime cannot run the {what}: {_first_line(exc)}") from None
+
+
+def latency_ms(sess: ort.InferenceSession, feeds: dict[str, np.ndarray], runs: int) -> float:
+    """Median wall time of `runs` runs after two warm-up runs."""
+    for _ in range(2):
+        sess.run(None, feeds)
+    times = []
+    for _ in range(max(runs, 1)):
+        start = time.perf_counter()
+        sess.run(None, feeds)
+        times.append((time.perf_counter() - start) * 1000.0)
+    return statistics.median(times)
+
+
+def check_model(model: onnx.ModelProto, what: str = "pruned model") -> None:
+    """ONNX checker, full check (strict shape inference included)."""
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as exc:
+        raise ValidationError(f"the {what} fails the ONNX checker: {_first_line(exc)}") from None
+
+
+def certify(original: onnx.ModelProto, masked: onnx.ModelProto, pruned: onnx.ModelProto,
+            dims: dict[str, tuple[int, ...]], tolerance: float, seed: int, latency_runs: int) -> ValidationResult:
+    """Run all three models on the same inputs and compare the pruned model with the masked original."""
+    check_model(pruned)
+    feeds = random_inputs(original, dims, seed)
+    s_orig, s_masked, s_pruned = (session(original, "original model"), session(masked, "masked original"),
+                                  session(pruned, "pruned model"))
+    y_orig = run(s_orig, feeds, "original model")
+    y_masked = run(s_masked, feeds, "masked original")
+    y_pruned = run(s_pruned, feeds, "pruned model")
+    worst, scale, change = 0.0, 0.0, 0.0
+    for name, a, b, c in zip([o.name for o in original.graph.output], y_masked, y_pruned, y_orig):
+        if a.shape != b.shape:
+            raise ValidationError(f"output {name!r} changed shape: {a.shape} -> {b.shape}")
+        if a.size == 0:
+            continue
+        if np.issubdtype(a.dtype, np.floating):
+            if not np.all(np.isfinite(b) == np.isfinite(a)):
+                raise ValidationError(f"output {name!r} of the pruned model has non-finite values where the masked "
+                                      "original has none")
+            finite = np.isfinite(a)
+            worst = max(worst, float(np.max(np.abs(a[finite].astype(np.float64) - b[finite]), initial=0.0)))
+            scale = max(scale, float(np.max(np.abs(a[finite]), initial=0.0)))
+            change = max(change, float(np.max(np.abs(a[finite].astype(np.float64) - c[finite]), initial=0.0)))
+        elif not np.array_equal(a, b):
+            raise ValidationError(f"output {name!r} of the pruned model differs from the masked original")
+    allowed = tolerance * max(scale, 1.0)
+    before = latency_ms(s_orig, feeds, latency_runs) if latency_runs > 0 else None
+    after = latency_ms(s_pruned, feeds, latency_runs) if latency_runs > 0 else None
+    result = ValidationResult(worst <= allowed, worst, allowed, scale, change, before, after)
+    if not result.passed:
+        raise ValidationError(f"exactness check failed: largest difference {worst:.3g} from the masked original "
+                              f"exceeds {allowed:.3g}")
+    return result
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
