@@ -80,7 +80,8 @@ def apply_plan(graph: gs.Graph, analysis: Analysis, plan: PrunePlan) -> gs.Graph
             elif len(node.inputs) > 1 and node.inputs[1].name:
                 node.inputs[1] = gs.Constant(names.fresh(node.inputs[1].name), sizes)
             else:
-                del node.inputs[1:]
+                while len(node.inputs) > 1:
+                    node.inputs.pop()
                 node.inputs.append(gs.Constant(names.fresh(f"{node.name or 'split'}_sizes"), sizes))
         elif rw.kind == "shape":
             tensor = node.inputs[rw.input]

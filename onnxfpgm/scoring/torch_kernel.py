@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from typing import Any
 
 import numpy as np
@@ -14,6 +16,12 @@ def _torch() -> Any:
 
 
 def cuda_available() -> bool:
+    """True when torch can use a CUDA device; torch is not imported where no NVIDIA driver or no torch is present."""
+    if importlib.util.find_spec("torch") is None:
+        return False
+    if not (os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/nvidia0")
+            or os.name == "nt"):
+        return False
     try:
         return bool(_torch().cuda.is_available())
     except ImportError:

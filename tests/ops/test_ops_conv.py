@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+from graphs import Builder, group_of, prune_checked, weight
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv_chain_with_and_without_bias(bias):
+    b = Builder()
+    c1 = b.conv("x", 3, 8, bias=bias)
+    c2 = b.conv(c1, 8, 4, bias=bias)
+    pruned, report = prune_checked(b.model([("x", [1, 3, 8, 8])], [c2]))
+    g = group_of(report, c1)
+    assert g.channels_before == 8 and g.channels_after == 4
+    assert weight(pruned, c1).shape == (4, 3, 3, 3)
+    assert weight(pruned, c2).shape == (4, 4, 3, 3)
+    if bias:
+        assert weight(pruned, c1, 2).shape == (4,)
+
+
+def test_depthwise_conv_couples_input_and_output_and_rewrites_group():
+    b = Builder()
+    c1 = b.conv("x", 3, 8)
+    dw = b.conv(b.node("Relu", [c1]), 8, 8, group=8)
+    y = b.conv(dw, 8, 5, k=1)
+    pruned, report = prune_checked(b.model([("x", [1, 3, 8, 8])], [y]))
+    dw_node = next(n for n in pruned.graph.node if n.name == dw)
+    assert next(a.i for a in dw_node.attribute if a.name == "group") == 4
+    assert weight(pruned, dw).shape == (4, 1, 3, 3)
+    assert dw in group_of(report, c1).params
+
+
+def test_grouped_conv_is_fixed_with_reason():
+    b = Builder()
+    c1 = b.conv("x", 3, 8)
+    g2 = b.conv(c1, 8, 8, group=2)
+    _, report = prune_checked(b.model([("x", [1, 3, 8, 8])], [b.conv(b.conv(g2, 8, 4), 4, 2)]))
+    g = group_of(report, c1)
+    assert g.status == "fixed" and "grouped convolution" in g.reason
+
+
+def test_conv_transpose_is_producer_on_axis_1_and_consumer_on_axis_0():
+    b = Builder()
+    c1 = b.conv("x", 3, 8)
+    up = b.node("ConvTranspose", [c1, b.init(b.rand(8, 6, 2, 2)), b.init(b.rand(6))], kernel_shape=[2, 2],
+                strides=[2, 2])
+    y = b.conv(b.node("Relu", [up]), 6, 2)
+    pruned, report = prune_checked(b.model([("x", [1, 3, 4, 4])], [y]))
+    assert weight(pruned, up).shape == (4, 3, 2, 2)
+    layer = next(layer for layer in report.layers if layer.op == "ConvTranspose")
+    assert (layer.out_before, layer.out_after, layer.in_before, layer.in_after) == (6, 3, 8, 4)
+
+
+def test_weights_as_constant_nodes_and_shared_initializer():
+    b = Builder()
+    x = b.conv("x", 3, 8)
+    shared = b.init(b.rand(8, 8, 3, 3))
+    y1 = b.conv(b.node("Relu", [x]), 8, 8, weight=shared)
+    y2 = b.conv(b.node("Sigmoid", [x]), 8, 8, weight=shared)
+    z = b.node("Conv", [b.node("Add", [y1, y2]), b.const_node(b.rand(4, 8, 1, 1))], kernel_shape=[1, 1])
+    pruned, report = prune_checked(b.model([("x", [1, 3, 6, 6])], [z]))
+    names = [i.name for i in pruned.graph.initializer]
+    assert len(names) == len(set(names))
+    assert weight(pruned, y1).shape == weight(pruned, y2).shape == (4, 4, 3, 3)
+    assert weight(pruned, z).shape == (4, 4, 1, 1)
+    assert not any(n.op_type == "Constant" for n in pruned.graph.node)  # the replaced Constant node is gone
