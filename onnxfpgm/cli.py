@@ -124,8 +124,8 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("input_path", metavar="IN", type=click.Path(dir_okay=False))
-@click.argument("output_path", metavar="OUT", type=click.Path(dir_okay=False))
+@click.argument("input_path", metavar="IN", type=click.Path())
+@click.argument("output_path", metavar="OUT", type=click.Path())
 @_common
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Write the JSON report.")
 @click.option("--no-validate", is_flag=True, help="Skip the onnxruntime runs and the exactness check.")
@@ -173,7 +173,7 @@ def prune(input_path: str, output_path: str, report_path: str | None, no_validat
 
 
 @main.command()
-@click.argument("input_path", metavar="IN", type=click.Path(dir_okay=False))
+@click.argument("input_path", metavar="IN", type=click.Path())
 @click.option("--input-shape", multiple=True, metavar="NAME:1x3x224x224", help="Concrete dims for a dynamic input.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @handle_errors
@@ -199,7 +199,7 @@ def inspect(input_path: str, input_shape: tuple[str, ...], as_json: bool) -> Non
 
 
 @main.command()
-@click.argument("input_path", metavar="IN", type=click.Path(dir_okay=False))
+@click.argument("input_path", metavar="IN", type=click.Path())
 @_common
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", help="Output format.")
 @handle_errors
