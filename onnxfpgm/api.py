@@ -69,10 +69,10 @@ def _load(model_or_path: ModelInput, config: PruneConfig) -> Loaded:
     if unknown:
         raise UsageError(f"--input-shape names no graph input: {', '.join(unknown)} "
                          f"(inputs: {', '.join(inputs) or 'none'})")
-    for name, dims in overrides.items():
+    for name, given in overrides.items():
         declared = next(vi for vi in model.graph.input if vi.name == name).type.tensor_type.shape.dim
-        if len(declared) != len(dims):
-            raise UsageError(f"--input-shape {name} has {len(dims)} dims, the model's input has {len(declared)}")
+        if len(declared) != len(given):
+            raise UsageError(f"--input-shape {name} has {len(given)} dims, the model's input has {len(declared)}")
     dims = infer_dims(model, inputs)
     graph = to_graph(model)
     return Loaded(model, path, size, inputs, dims, graph, analyze(graph, dims))

@@ -392,8 +392,8 @@ def node_mac_count(node: gs.Node, dims: dict[str, Dims]) -> int:
     """Multiply-accumulates of a Conv, ConvTranspose, Gemm or MatMul from static shapes (0 when unknown)."""
     if node.op not in ("Conv", "ConvTranspose", "Gemm", "MatMul") or len(node.inputs) < 2:
         return 0
-    w = dims.get(node.inputs[1].name) or (tuple(np.shape(constant_value(node.inputs[1])))
-                                          if constant_value(node.inputs[1]) is not None else None)
+    value = constant_value(node.inputs[1])
+    w = dims.get(node.inputs[1].name) or (tuple(value.shape) if value is not None else None)
     x = dims.get(node.inputs[0].name)
     y = dims.get(node.outputs[0].name)
     if w is None or any(d is None for d in w):

@@ -31,45 +31,45 @@ def dropout(ctx: Context) -> None:
 def nary(ctx: Context) -> None:
     """Add, Mul, Sub, Div, Max, Min, Sum, Mean, Pow, PRelu: numpy broadcasting from the right."""
     node = ctx.node
-    laid = [(i, t, ctx.layout(t)) for i, t in enumerate(node.inputs)]
-    activations = [(i, t, lay) for i, t, lay in laid if lay is not None]
+    activations: list[tuple[int, Layout]] = []
+    others: list[int] = []
+    ranks: list[int] = []
+    for i, t in enumerate(node.inputs):
+        lay, value = ctx.layout(t), ctx.const(t)
+        rank = value.ndim if lay is None and value is not None else ctx.rank(t)
+        ranks.append(-1 if rank is None else rank)
+        if lay is not None:
+            activations.append((i, lay))
+        else:
+            others.append(i)
     if not activations:
         return
     out_rank = ctx.rank(node.outputs[0])
-    ranks = [ctx.rank(t) if lay is not None or ctx.const(t) is None else ctx.const(t).ndim  # type: ignore[union-attr]
-             for _, t, lay in laid]
-    if out_rank is None or any(r is None for r in ranks):
-        for _, _, lay in activations:
+    if out_rank is None or min(ranks) < 0:
+        for _, lay in activations:
             ctx.block(lay, "tensor ranks are unknown")
         return
-    rank = int(out_rank)
-    axes = {lay.axis + rank - int(ranks[i]) for i, _, lay in activations}  # type: ignore[arg-type]
-    blocks = {lay.block for _, _, lay in activations}
+    axes = {lay.axis + out_rank - ranks[i] for i, lay in activations}
+    blocks = {lay.block for _, lay in activations}
     if len(axes) != 1 or len(blocks) != 1:
-        for _, _, lay in activations:
+        for _, lay in activations:
             ctx.block(lay, "operands carry channels on different axes")
         return
     axis, block = axes.pop(), blocks.pop()
-    widest = max(ctx.channels(lay) for _, _, lay in activations)
-    main: Layout | None = None
-    for _, _, lay in activations:
+    widest = max(ctx.channels(lay) for _, lay in activations)
+    main = next(lay for _, lay in activations if ctx.channels(lay) == widest)
+    for _, lay in activations:
         if ctx.channels(lay) == widest:
-            if main is None:
-                main = lay
-            else:
-                ctx.couple(main, lay)
+            ctx.couple(main, lay)
         elif ctx.channels(lay) == 1 and block == 1:
             ctx.block(lay, "broadcast along the channel axis")
         else:
             ctx.block(lay, "operands have different channel counts")
             ctx.block(main, "operands have different channel counts")
-    assert main is not None
-    for i, t, lay in laid:
-        if lay is not None:
-            continue
-        pos = axis - (rank - int(ranks[i]))  # type: ignore[arg-type]
-        value = ctx.const(t)
-        dims = value.shape if value is not None else ctx.shape(t)
+    for i in others:
+        pos = axis - (out_rank - ranks[i])
+        value = ctx.const(node.inputs[i])
+        dims = value.shape if value is not None else ctx.shape(node.inputs[i])
         if pos < 0 or (dims is not None and dims[pos] == 1):
             continue
         if value is not None and dims is not None and dims[pos] == widest * block:

@@ -185,11 +185,12 @@ def concat(ctx: Context) -> None:
         for t, lay in zip(node.inputs, layouts):
             if lay is None:
                 dims = ctx.shape(t)
-                if dims is None or dims[axis] is None or dims[axis] % block:
+                size = dims[axis] if dims is not None else None
+                if size is None or size % block:
                     for other in known:
                         ctx.block(other, "an input of unknown size joins the channels")
                     return
-                lay = ctx.fixed_layout(int(dims[axis]) // block, axis, "an input not made by a tracked op")
+                lay = ctx.fixed_layout(size // block, axis, "an input not made by a tracked op")
             atoms.extend(lay.atoms)
         ctx.set_layout(node.outputs[0], Layout(tuple(atoms), axis, block))
         return
