@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from dataclasses import dataclass, fields, replace
@@ -17,7 +18,7 @@ from . import __version__
 from .config import PruneConfig
 from .errors import NothingToPruneError, UsageError
 from .groups import Analysis, ChannelGroup, analyze
-from .io import check_input_model, load_model, to_graph, to_model
+from .io import check_input_model, read_model, serialize, to_graph, to_model
 from .plan import PrunePlan, group_filters, make_plan
 from .report import PruneReport, Totals, group_reports, layer_reports, mac_count, param_count
 from .scoring import Backend, channel_scores, resolve_backend
@@ -32,6 +33,7 @@ Progress = Callable[[str, int, int], None]
 @dataclass(frozen=True)
 class Loaded:
     model: onnx.ModelProto
+    data: bytes | None  # the serialized model, when at hand
     path: str | None
     size: int
     inputs: dict[str, tuple[int, ...]]
@@ -57,12 +59,15 @@ def _config(config: PruneConfig | None, options: dict[str, Any]) -> PruneConfig:
 def _load(model_or_path: ModelInput, config: PruneConfig) -> Loaded:
     if isinstance(model_or_path, onnx.ModelProto):
         model, path = model_or_path, None
-        check_input_model(model, "model")
-        size = model.ByteSize()
+        data = serialize(model)
+        check_input_model(model, "model", data)
+        size = len(data) if data is not None else model.ByteSize()
     else:
         path = str(model_or_path)
-        model = load_model(path)
+        model, data = read_model(path)
         size = Path(path).stat().st_size
+    if not config.validate:
+        data = None  # only the validation runs need the original's bytes: do not hold them
     overrides = dict(config.input_shapes)
     inputs = input_dims(model, overrides)
     unknown = sorted(set(overrides) - set(inputs))
@@ -75,7 +80,7 @@ def _load(model_or_path: ModelInput, config: PruneConfig) -> Loaded:
             raise UsageError(f"--input-shape {name} has {len(given)} dims, the model's input has {len(declared)}")
     dims = infer_dims(model, inputs)
     graph = to_graph(model)
-    return Loaded(model, path, size, inputs, dims, graph, analyze(graph, dims))
+    return Loaded(model, data, path, size, inputs, dims, graph, analyze(graph, dims))
 
 
 def inspect(model_or_path: ModelInput, input_shapes: dict[str, tuple[int, ...]] | None = None) -> tuple[ChannelGroup, ...]:
@@ -92,12 +97,17 @@ def score(model_or_path: ModelInput, config: PruneConfig | None = None, **option
     return _scores(loaded, cfg, backend, None)
 
 
-def _scores(loaded: Loaded, cfg: PruneConfig, backend: Backend, progress: Progress | None) -> dict[int, np.ndarray]:
+def _scores(loaded: Loaded, cfg: PruneConfig, backend: Backend, progress: Progress | None,
+            keep: dict[int, np.ndarray] | None = None) -> dict[int, np.ndarray]:
+    """Scores of every prunable group, all on the original weights before anything is cut. The filter matrices
+    go into `keep` when given (planning re-reads them near the cut)."""
     prunable = [g for g in loaded.analysis.groups if g.prunable]
     out: dict[int, np.ndarray] = {}
     for k, g in enumerate(prunable):
-        out[g.id] = channel_scores(group_filters(loaded.graph, loaded.analysis, g), cfg.criterion, cfg.distance,
-                                   backend)
+        filters = group_filters(loaded.graph, loaded.analysis, g)
+        out[g.id] = channel_scores(filters, cfg.criterion, cfg.distance, backend)
+        if keep is not None:
+            keep[g.id] = filters
         if progress:
             progress("scoring groups", k + 1, len(prunable))
     return out
@@ -116,33 +126,30 @@ def _plan(model_or_path: ModelInput, cfg: PruneConfig, progress: Progress | None
           ) -> tuple[Loaded, PrunePlan, Backend]:
     loaded = _load(model_or_path, cfg)
     backend: Backend = resolve_backend(cfg.device) if cfg.criterion == "fpgm" else "numpy"
-    scores = _scores(loaded, cfg, backend, progress)
-    plan = make_plan(loaded.graph, loaded.analysis, cfg, scores)
+    filters: dict[int, np.ndarray] = {}
+    scores = _scores(loaded, cfg, backend, progress, filters if cfg.criterion == "fpgm" else None)
+    plan = make_plan(loaded.analysis, cfg, scores, lambda g: filters[g.id])
+    filters.clear()
     if not plan.changes_anything:
         raise NothingToPruneError(_nothing_reason(plan))
     return loaded, plan, backend
 
 
-def _report(loaded: Loaded, plan: PrunePlan, cfg: PruneConfig, backend: str, pruned: onnx.ModelProto | None,
-            validation: ValidationResult | None, output: str | None, started: float) -> PruneReport:
+def _report(loaded: Loaded, plan: PrunePlan, cfg: PruneConfig, backend: str, started: float) -> PruneReport:
+    """The report of a dry run; `prune` completes it with the pruned model's figures."""
     groups = group_reports(loaded.analysis, plan)
+    layers = layer_reports(loaded.graph, loaded.analysis, plan)
     macs_before = mac_count(loaded.graph, loaded.dims)
-    if pruned is not None:
-        after_dims = infer_dims(pruned, loaded.inputs)
-        macs_after = mac_count(to_graph(pruned), after_dims)
-        params_after, bytes_after = param_count(pruned), pruned.ByteSize()
-    else:
-        macs_after = macs_before
-        params_after, bytes_after = param_count(loaded.model), loaded.size
+    params = param_count(loaded.model)
     totals = Totals(
-        params_before=param_count(loaded.model), params_after=params_after,
-        macs_before=macs_before, macs_after=macs_after,
+        params_before=params, params_after=params,
+        macs_before=macs_before, macs_after=macs_before - sum(x.macs_before - x.macs_after for x in layers),
         channels_before=sum(g.channels_before for g in groups if g.producers),
         channels_after=sum(g.channels_after for g in groups if g.producers),
         groups_pruned=sum(g.status == "pruned" for g in groups),
         groups_fixed=sum(g.status == "fixed" for g in groups),
         groups_excluded=sum(g.status == "excluded" for g in groups),
-        bytes_before=loaded.size, bytes_after=bytes_after,
+        bytes_before=loaded.size, bytes_after=loaded.size,
     )
     options = {f.name: getattr(cfg, f.name) for f in fields(PruneConfig)}
     options["layer_ratios"] = dict(cfg.layer_ratios)
@@ -150,9 +157,8 @@ def _report(loaded: Loaded, plan: PrunePlan, cfg: PruneConfig, backend: str, pru
     options["exclude"] = list(cfg.exclude)
     versions = {"onnxfpgm": __version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
                 "numpy": np.__version__}
-    return PruneReport(loaded.path, output, options, backend, versions, totals, validation, groups,
-                       layer_reports(loaded.graph, loaded.analysis, plan), time.perf_counter() - started,
-                       dry_run=pruned is None)
+    return PruneReport(loaded.path, None, options, backend, versions, totals, None, groups, layers,
+                       time.perf_counter() - started, dry_run=True)
 
 
 def dry_run(model_or_path: ModelInput, config: PruneConfig | None = None, progress: Progress | None = None,
@@ -161,7 +167,7 @@ def dry_run(model_or_path: ModelInput, config: PruneConfig | None = None, progre
     started = time.perf_counter()
     cfg = _config(config, options)
     loaded, plan, backend = _plan(model_or_path, cfg, progress)
-    return _report(loaded, plan, cfg, backend, None, None, None, started)
+    return _report(loaded, plan, cfg, backend, started)
 
 
 def prune(model_or_path: ModelInput, config: PruneConfig | None = None, progress: Progress | None = None,
@@ -171,22 +177,41 @@ def prune(model_or_path: ModelInput, config: PruneConfig | None = None, progress
     Options are the fields of PruneConfig (`ratio=0.3, criterion="fpgm", layer_ratios={"conv1*": 0.5}, ...`).
     Raises an OnnxFpgmError subclass on bad input, nothing to prune, or a failed validation.
     """
+    model, _, report = prune_serialized(model_or_path, config, progress, output_path, **options)
+    return model, report
+
+
+def prune_serialized(model_or_path: ModelInput, config: PruneConfig | None = None, progress: Progress | None = None,
+                     output_path: str | None = None, **options: Any
+                     ) -> tuple[onnx.ModelProto, bytes | None, PruneReport]:
+    """`prune`, also returning the pruned model's bytes (None when it needs external data) for saving."""
     started = time.perf_counter()
     cfg = _config(config, options)
     loaded, plan, backend = _plan(model_or_path, cfg, progress)
+    report = _report(loaded, plan, cfg, backend, started)
     if progress:
         progress("removing channels", 0, 1)
     pruned = to_model(apply_plan(to_graph(loaded.model), loaded.analysis, plan), loaded.model)
+    gc.collect()  # graphs are reference cycles: free the edited one (and its sliced weights) now
     if progress:
         progress("removing channels", 1, 1)
     validation = None
     if cfg.validate:
         if progress:
             progress("validating", 0, 1)
+        data = serialize(pruned)
         masked = to_model(mask_plan(to_graph(loaded.model), loaded.analysis, plan), loaded.model)
-        validation = certify(loaded.model, masked, pruned, loaded.inputs, cfg.tolerance, cfg.seed, cfg.latency_runs)
+        validation = certify(loaded.model, masked, data or pruned, loaded.inputs, cfg.tolerance, cfg.seed,
+                             cfg.latency_runs, loaded.data)
         if progress:
             progress("validating", 1, 1)
     else:
-        check_model(pruned)
-    return pruned, _report(loaded, plan, cfg, backend, pruned, validation, output_path, started)
+        del loaded  # the original's weights are no longer needed: free them before the copy that serializing makes
+        gc.collect()
+        data = serialize(pruned)
+        check_model(data or pruned)
+    size = len(data) if data is not None else pruned.ByteSize()
+    totals = replace(report.totals, params_after=param_count(pruned), bytes_after=size)
+    report = replace(report, output_path=output_path, totals=totals, validation=validation, dry_run=False,
+                     seconds=time.perf_counter() - started)
+    return pruned, data, report

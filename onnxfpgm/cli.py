@@ -155,11 +155,11 @@ def prune(input_path: str, output_path: str, report_path: str | None, no_validat
         if dry_run:
             report = api.dry_run(input_path, cfg, progress=bar)
         else:
-            model, report = api.prune(input_path, cfg, progress=bar, output_path=output_path)
+            model, data, report = api.prune_serialized(input_path, cfg, progress=bar, output_path=output_path)
     finally:
         bar.close()
     if not dry_run:
-        save_model(model, output_path)
+        save_model(model, output_path, data)
         report = replace(report, totals=replace(report.totals, bytes_after=Path(output_path).stat().st_size))
     if report_path:
         from .io import atomic_write_bytes

@@ -14,6 +14,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 import onnx_graphsurgeon as gs
+from onnx import numpy_helper
+from onnx_graphsurgeon.ir.tensor import LazyValues
 
 from .errors import UnsupportedModelError
 from .shapes import Dims
@@ -246,6 +248,10 @@ class Context:
         """The value of a constant input: an initializer, or a Constant node's output."""
         return constant_value(tensor)
 
+    def const_shape(self, tensor: gs.Tensor) -> tuple[int, ...] | None:
+        """The shape of a constant input without reading its values; None when it is not constant."""
+        return constant_shape(tensor)
+
     def set_layout(self, tensor: gs.Tensor, layout: Layout) -> None:
         if tensor.name:
             self.layouts[tensor.name] = layout
@@ -281,7 +287,7 @@ class Context:
 
     def weight(self, input_index: int, axis: int, layout: Layout, role: str) -> bool:
         """Record that constant input `input_index` is indexed by `layout` on `axis`; block if it is not constant."""
-        if input_index >= len(self.node.inputs) or self.const(self.node.inputs[input_index]) is None:
+        if input_index >= len(self.node.inputs) or constant_shape(self.node.inputs[input_index]) is None:
             self.block(layout, f"input {input_index} is not a constant")
             return False
         self.uses.append((self.node_index, input_index, axis, layout, role))
@@ -293,7 +299,15 @@ class Context:
 
 
 def constant_value(tensor: gs.Tensor) -> np.ndarray | None:
+    """The value of an initializer or Constant-node output (through Identity chains), else None.
+
+    A weight still held lazily by onnx-graphsurgeon is converted without being cached on the graph, so analysing
+    a model does not keep a second copy of all its weights alive.
+    """
     if isinstance(tensor, gs.Constant):
+        lazy = getattr(tensor, "_values", None)
+        if isinstance(lazy, LazyValues):
+            return numpy_helper.to_array(lazy.tensor)
         return np.asarray(tensor.values)
     if len(tensor.inputs) == 1:
         producer = tensor.inputs[0]
@@ -303,6 +317,19 @@ def constant_value(tensor: gs.Tensor) -> np.ndarray | None:
                 return np.asarray(value.values)
         if producer.op == "Identity" and producer.inputs:
             return constant_value(producer.inputs[0])
+    return None
+
+
+def constant_shape(tensor: gs.Tensor) -> tuple[int, ...] | None:
+    """`constant_value(tensor).shape`, without converting the weight."""
+    if isinstance(tensor, gs.Constant):
+        return tuple(int(d) for d in tensor.shape)
+    if len(tensor.inputs) == 1:
+        producer = tensor.inputs[0]
+        if producer.op == "Constant" and isinstance(producer.attrs.get("value"), gs.Constant):
+            return tuple(int(d) for d in producer.attrs["value"].shape)
+        if producer.op == "Identity" and producer.inputs:
+            return constant_shape(producer.inputs[0])
     return None
 
 
@@ -392,8 +419,7 @@ def node_mac_count(node: gs.Node, dims: dict[str, Dims]) -> int:
     """Multiply-accumulates of a Conv, ConvTranspose, Gemm or MatMul from static shapes (0 when unknown)."""
     if node.op not in ("Conv", "ConvTranspose", "Gemm", "MatMul") or len(node.inputs) < 2:
         return 0
-    value = constant_value(node.inputs[1])
-    w = dims.get(node.inputs[1].name) or (tuple(value.shape) if value is not None else None)
+    w = dims.get(node.inputs[1].name) or constant_shape(node.inputs[1])
     x = dims.get(node.inputs[0].name)
     y = dims.get(node.outputs[0].name)
     if w is None or any(d is None for d in w):

@@ -13,6 +13,8 @@ from pathlib import Path
 import onnx
 import onnx_graphsurgeon as gs
 from google.protobuf.message import DecodeError
+from onnx_graphsurgeon.exporters.onnx_exporter import OnnxExporter
+from onnx_graphsurgeon.ir.tensor import SparseValues
 from onnx.external_data_helper import ExternalDataInfo, uses_external_data
 
 from .errors import InputError, OutputError, UnsupportedModelError, UsageError
@@ -27,6 +29,11 @@ QUANTIZED_OPS = frozenset(
 
 def load_model(path: str | os.PathLike[str]) -> onnx.ModelProto:
     """Read and check an ONNX model file, with its external data; raise InputError on anything malformed."""
+    return read_model(path)[0]
+
+
+def read_model(path: str | os.PathLike[str]) -> tuple[onnx.ModelProto, bytes | None]:
+    """`load_model`, also returning the file's bytes when they are the whole model (no external data)."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"input file not found: {p}")
@@ -39,10 +46,12 @@ def load_model(path: str | os.PathLike[str]) -> onnx.ModelProto:
         data = p.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {p}: {exc.strerror}") from None
+    _check_bytes(data, str(p))  # before parsing here, so the checker's copy and ours are not alive together
     model = parse_model(data, str(p))
-    _load_external_data(model, p.parent.resolve(), str(p))
-    check_input_model(model, str(p))
-    return model
+    _refuse_quantized(model, str(p))
+    if _load_external_data(model, p.parent.resolve(), str(p)):
+        return model, None
+    return model, data
 
 
 def parse_model(data: bytes, name: str = "input") -> onnx.ModelProto:
@@ -57,8 +66,10 @@ def parse_model(data: bytes, name: str = "input") -> onnx.ModelProto:
     return model
 
 
-def _load_external_data(model: onnx.ModelProto, base: Path, name: str) -> None:
-    """Load external tensor data, refusing locations outside the model's folder or ranges past a file's end."""
+def _load_external_data(model: onnx.ModelProto, base: Path, name: str) -> bool:
+    """Load external tensor data, refusing locations outside the model's folder or ranges past a file's end.
+    Returns whether there was any."""
+    found = False
     for tensor in _all_tensors(model):
         if not uses_external_data(tensor):
             continue
@@ -78,6 +89,8 @@ def _load_external_data(model: onnx.ModelProto, base: Path, name: str) -> None:
             tensor.raw_data = fh.read(length)
         del tensor.external_data[:]
         tensor.data_location = onnx.TensorProto.DEFAULT
+        found = True
+    return found
 
 
 def _all_tensors(model: onnx.ModelProto) -> list[onnx.TensorProto]:
@@ -89,17 +102,37 @@ def _all_tensors(model: onnx.ModelProto) -> list[onnx.TensorProto]:
     return tensors
 
 
-def check_input_model(model: onnx.ModelProto, name: str) -> None:
+def serialize(model: onnx.ModelProto) -> bytes | None:
+    """The model's bytes, or None when it is too large for one protobuf (then it is saved with external data)."""
+    try:
+        data = model.SerializeToString()
+    except ValueError:
+        return None
+    return data if len(data) < EXTERNAL_DATA_THRESHOLD else None
+
+
+def check_input_model(model: onnx.ModelProto, name: str, data: bytes | None = None) -> None:
     """Reject models the ONNX checker rejects, and quantized models (prune before quantizing)."""
+    data = data if data is not None else serialize(model)
+    if data is not None:
+        _check_bytes(data, name)
+    _refuse_quantized(model, name)
+
+
+def _refuse_quantized(model: onnx.ModelProto, name: str) -> None:
     quantized = sorted({n.op_type for n in model.graph.node if n.op_type in QUANTIZED_OPS})
     if quantized:
         raise UnsupportedModelError(
             f"{name} is quantized ({', '.join(quantized)}); prune the float model, then quantize it"
         )
+
+
+def _check_bytes(data: bytes, name: str) -> None:
+    """The ONNX checker on serialized bytes; bytes that are no model at all get parse_model's message."""
     try:
-        if model.ByteSize() < onnx.checker.MAXIMUM_PROTOBUF:
-            onnx.checker.check_model(model)
-    except (onnx.checker.ValidationError, ValueError) as exc:
+        onnx.checker.check_model(data)
+    except (onnx.checker.ValidationError, ValueError, RuntimeError) as exc:
+        parse_model(data, name)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{name} fails the ONNX checker: {first}") from None
 
@@ -140,11 +173,13 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         raise
 
 
-def save_model(model: onnx.ModelProto, path: str | os.PathLike[str]) -> None:
-    """Save atomically; a model too large for one protobuf gets its weights in `<name>.data` beside it."""
+def save_model(model: onnx.ModelProto, path: str | os.PathLike[str], data: bytes | None = None) -> None:
+    """Save atomically; a model too large for one protobuf gets its weights in `<name>.data` beside it.
+    `data`, when given, is the model already serialized."""
     target = Path(path)
-    if model.ByteSize() < EXTERNAL_DATA_THRESHOLD:
-        atomic_write_bytes(target, model.SerializeToString())
+    data = data if data is not None else serialize(model)
+    if data is not None:
+        atomic_write_bytes(target, data)
         return
     data_name = target.name + ".data"
     tmp_dir = tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent or ".")
@@ -175,16 +210,32 @@ def to_graph(model: onnx.ModelProto) -> gs.Graph:
 
 
 def to_model(graph: gs.Graph, like: onnx.ModelProto) -> onnx.ModelProto:
-    """Export a graph, keeping the model-level fields of `like` that the exporter does not carry."""
-    model = gs.export_onnx(graph, do_type_check=False)
-    model.ir_version = like.ir_version
-    del model.opset_import[:]
+    """Export a graph into a new model that keeps the model-level fields of `like`.
+
+    Nodes, tensors and value infos are converted by onnx-graphsurgeon's exporter; they are copied one by one into
+    the new model rather than through `make_graph` and `make_model`, which keep two copies of every weight alive.
+    """
+    model = onnx.ModelProto()
+    for field in ("ir_version", "producer_name", "producer_version", "domain", "model_version", "doc_string"):
+        setattr(model, field, getattr(like, field))
     model.opset_import.extend(like.opset_import)
-    model.producer_name = like.producer_name
-    model.producer_version = like.producer_version
-    model.domain = like.domain
-    model.model_version = like.model_version
-    model.doc_string = like.doc_string
-    del model.metadata_props[:]
     model.metadata_props.extend(like.metadata_props)
+    model.functions.extend(like.functions)
+    out = model.graph
+    out.name = like.graph.name
+    out.doc_string = like.graph.doc_string
+    for node in graph.nodes:
+        out.node.add().CopyFrom(OnnxExporter.export_node(node))
+    for tensors, target in ((graph.inputs, out.input), (graph.outputs, out.output)):
+        for tensor in tensors:
+            target.add().CopyFrom(OnnxExporter.export_value_info_proto(tensor, do_type_check=False))
+    boundary = {t.name for t in graph.inputs} | {t.name for t in graph.outputs}
+    for name, tensor in graph.tensors().items():
+        if isinstance(tensor, gs.Constant):
+            if isinstance(tensor._values, SparseValues):
+                out.sparse_initializer.add().CopyFrom(OnnxExporter.export_sparse_tensor_proto(tensor))
+            else:
+                out.initializer.add().CopyFrom(OnnxExporter.export_tensor_proto(tensor))
+        elif name not in boundary and (tensor.dtype is not None or tensor.shape is not None):
+            out.value_info.add().CopyFrom(OnnxExporter.export_value_info_proto(tensor, do_type_check=False))
     return model

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import onnx_graphsurgeon as gs
 
 from .config import PruneConfig
 from .groups import Analysis, ChannelGroup, constant_value
-from .scoring import Backend, channel_scores, removal_count, select_removed
+from .scoring import removal_count, select_removed
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,10 @@ def group_filters(graph: gs.Graph, analysis: Analysis, group: ChannelGroup) -> n
     return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
 
 
-def score_groups(graph: gs.Graph, analysis: Analysis, config: PruneConfig,
-                 backend: Backend) -> dict[int, np.ndarray]:
-    """Scores of every prunable group, all on the original weights before anything is cut."""
-    return {g.id: channel_scores(group_filters(graph, analysis, g), config.criterion, config.distance, backend)
-            for g in analysis.groups if g.prunable}
-
-
-def make_plan(graph: gs.Graph, analysis: Analysis, config: PruneConfig, scores: dict[int, np.ndarray]) -> PrunePlan:
+def make_plan(analysis: Analysis, config: PruneConfig, scores: dict[int, np.ndarray],
+              filters: Callable[[ChannelGroup], np.ndarray]) -> PrunePlan:
+    """Decide the kept channels of every group; `filters` gives a group's filter matrix for the exact re-scoring
+    of channels near the cut (see scoring.select_removed)."""
     plans = []
     for g in analysis.groups:
         everything = tuple(range(g.channels))
@@ -69,8 +66,8 @@ def make_plan(graph: gs.Graph, analysis: Analysis, config: PruneConfig, scores: 
         if count == 0:
             plans.append(GroupPlan(g.id, "kept", everything, ratio, "the ratio removes no channel"))
             continue
-        removed = select_removed(group_filters(graph, analysis, g), scores[g.id], count, config.criterion,
-                                 config.distance)
+        matrix = filters(g) if config.criterion == "fpgm" else np.zeros((g.channels, 0))
+        removed = select_removed(matrix, scores[g.id], count, config.criterion, config.distance)
         kept = tuple(int(i) for i in np.setdiff1d(np.arange(g.channels), removed))
         plans.append(GroupPlan(g.id, "pruned", kept, ratio))
     return PrunePlan(tuple(plans))

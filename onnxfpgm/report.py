@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 import onnx_graphsurgeon as gs
 
-from .groups import Analysis, constant_value, node_mac_count
+from .groups import Analysis, constant_shape, node_mac_count
 from .plan import PrunePlan
 from .shapes import Dims
 from .validate import ValidationResult
@@ -59,6 +59,8 @@ class LayerReport:
     in_before: int
     in_after: int
     kept_out: tuple[int, ...]
+    macs_before: int
+    macs_after: int
 
 
 @dataclass(frozen=True)
@@ -121,12 +123,12 @@ def layer_reports(graph: gs.Graph, analysis: Analysis, plan: PrunePlan) -> tuple
     for i, node in enumerate(graph.nodes):
         if node.op not in ("Conv", "ConvTranspose", "Gemm", "MatMul") or len(node.inputs) < 2:
             continue
-        w = constant_value(node.inputs[1])
-        if w is None or w.ndim < 2:
+        w = constant_shape(node.inputs[1])
+        if w is None or len(w) < 2:
             continue
         group = int(node.attrs.get("group", 1))
         out_axis = _OUT_AXIS.get(node.op, 0 if int(node.attrs.get("transB", 0)) else 1)
-        in_axis = 1 - out_axis if w.ndim == 2 or node.op == "Conv" else 0
+        in_axis = 1 - out_axis if len(w) == 2 or node.op == "Conv" else 0
         kept_by_axis: dict[int, int] = {}
         kept_out: tuple[int, ...] | None = None
         for use in analysis.uses:
@@ -135,17 +137,22 @@ def layer_reports(graph: gs.Graph, analysis: Analysis, plan: PrunePlan) -> tuple
                 kept_by_axis[use.axis] = len(kept)
                 if use.axis == out_axis:
                     kept_out = tuple(int(k) for k in kept)
-        depthwise = node.op == "Conv" and group > 1 and group == w.shape[0] and w.shape[1] == 1
+        depthwise = node.op == "Conv" and group > 1 and group == w[0] and w[1] == 1
         out_mult = group if node.op == "ConvTranspose" else 1
-        out_before = int(w.shape[out_axis]) * out_mult
-        out_after = kept_by_axis.get(out_axis, int(w.shape[out_axis])) * out_mult
-        in_before = int(w.shape[in_axis]) * (group if node.op == "Conv" else 1)
+        out_before = w[out_axis] * out_mult
+        out_after = kept_by_axis.get(out_axis, w[out_axis]) * out_mult
+        in_before = w[in_axis] * (group if node.op == "Conv" else 1)
         if depthwise:
             in_after = out_after
         else:
-            in_after = kept_by_axis.get(in_axis, int(w.shape[in_axis])) * (group if node.op == "Conv" else 1)
+            in_after = kept_by_axis.get(in_axis, w[in_axis]) * (group if node.op == "Conv" else 1)
+        # Pruning never changes spatial sizes: MACs scale with the output channels and with the input channels per
+        # output channel (constant for a depthwise Conv, whose group count follows its channels).
+        macs = analysis.node_macs[i]
+        in_scale = 1.0 if depthwise or in_before == 0 else in_after / in_before
+        macs_after = int(round(macs * (out_after / out_before if out_before else 1.0) * in_scale))
         layers.append(LayerReport(analysis.node_names[i], node.op, out_before, out_after, in_before, in_after,
-                                  kept_out if kept_out is not None else tuple(range(out_before))))
+                                  kept_out if kept_out is not None else tuple(range(out_before)), macs, macs_after))
     return tuple(layers)
 
 

@@ -76,7 +76,7 @@ def latency_ms(sess: ort.InferenceSession, feeds: dict[str, np.ndarray], runs: i
     return statistics.median(times)
 
 
-def check_model(model: onnx.ModelProto, what: str = "pruned model") -> None:
+def check_model(model: onnx.ModelProto | bytes, what: str = "pruned model") -> None:
     """ONNX checker, full check (strict shape inference included)."""
     try:
         onnx.checker.check_model(model, full_check=True)
@@ -84,13 +84,15 @@ def check_model(model: onnx.ModelProto, what: str = "pruned model") -> None:
         raise ValidationError(f"the {what} fails the ONNX checker: {_first_line(exc)}") from None
 
 
-def certify(original: onnx.ModelProto, masked: onnx.ModelProto, pruned: onnx.ModelProto,
-            dims: dict[str, tuple[int, ...]], tolerance: float, seed: int, latency_runs: int) -> ValidationResult:
-    """Run all three models on the same inputs and compare the pruned model with the masked original."""
+def certify(original: onnx.ModelProto, masked: onnx.ModelProto, pruned: onnx.ModelProto | bytes,
+            dims: dict[str, tuple[int, ...]], tolerance: float, seed: int, latency_runs: int,
+            original_bytes: bytes | None = None) -> ValidationResult:
+    """Run all three models on the same inputs and compare the pruned model with the masked original.
+    Serialized forms, where the caller has them, save a copy of the weights."""
     check_model(pruned)
     feeds = random_inputs(original, dims, seed)
-    s_orig, s_masked, s_pruned = (session(original, "original model"), session(masked, "masked original"),
-                                  session(pruned, "pruned model"))
+    s_orig, s_masked, s_pruned = (session(original_bytes or original, "original model"),
+                                  session(masked, "masked original"), session(pruned, "pruned model"))
     y_orig = run(s_orig, feeds, "original model")
     y_masked = run(s_masked, feeds, "masked original")
     y_pruned = run(s_pruned, feeds, "pruned model")

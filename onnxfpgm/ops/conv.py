@@ -7,19 +7,19 @@ from ..groups import Context, Layout, Rule
 
 def conv(ctx: Context) -> None:
     node = ctx.node
-    w = ctx.const(node.inputs[1]) if len(node.inputs) > 1 else None
-    if w is None or w.ndim < 3:
+    w = ctx.const_shape(node.inputs[1]) if len(node.inputs) > 1 else None
+    if w is None or len(w) < 3:
         ctx.block_inputs("weight is not a constant")
         return
     group = int(node.attrs.get("group", 1))
-    c_out, c_in = int(w.shape[0]), int(w.shape[1]) * group
+    c_out, c_in = w[0], w[1] * group
     x = ctx.layout_or_fixed(node.inputs[0], c_in)
     y = node.outputs[0]
     if group == 1:
         ctx.weight(1, 1, x, "consumer")
         out = ctx.new_layout(c_out)
         ctx.weight(1, 0, out, "producer")
-    elif group == c_in == c_out and w.shape[1] == 1:
+    elif group == c_in == c_out and w[1] == 1:
         out = x  # depthwise: output channel i is input channel i
         ctx.weight(1, 0, out, "param")
         ctx.rewrite("group", (out,))
@@ -33,12 +33,12 @@ def conv(ctx: Context) -> None:
 
 def conv_transpose(ctx: Context) -> None:
     node = ctx.node
-    w = ctx.const(node.inputs[1]) if len(node.inputs) > 1 else None
-    if w is None or w.ndim < 3:
+    w = ctx.const_shape(node.inputs[1]) if len(node.inputs) > 1 else None
+    if w is None or len(w) < 3:
         ctx.block_inputs("weight is not a constant")
         return
     group = int(node.attrs.get("group", 1))
-    c_in, c_out = int(w.shape[0]), int(w.shape[1]) * group
+    c_in, c_out = w[0], w[1] * group
     x = ctx.layout_or_fixed(node.inputs[0], c_in)
     if group == 1:  # output_shape, when given, holds spatial dims only
         ctx.weight(1, 0, x, "consumer")

@@ -35,8 +35,8 @@ def nary(ctx: Context) -> None:
     others: list[int] = []
     ranks: list[int] = []
     for i, t in enumerate(node.inputs):
-        lay, value = ctx.layout(t), ctx.const(t)
-        rank = value.ndim if lay is None and value is not None else ctx.rank(t)
+        lay, shape = ctx.layout(t), ctx.const_shape(t)
+        rank = len(shape) if lay is None and shape is not None else ctx.rank(t)
         ranks.append(-1 if rank is None else rank)
         if lay is not None:
             activations.append((i, lay))
@@ -68,11 +68,11 @@ def nary(ctx: Context) -> None:
             ctx.block(main, "operands have different channel counts")
     for i in others:
         pos = axis - (out_rank - ranks[i])
-        value = ctx.const(node.inputs[i])
-        dims = value.shape if value is not None else ctx.shape(node.inputs[i])
+        shape = ctx.const_shape(node.inputs[i])
+        dims = shape if shape is not None else ctx.shape(node.inputs[i])
         if pos < 0 or (dims is not None and dims[pos] == 1):
             continue
-        if value is not None and dims is not None and dims[pos] == widest * block:
+        if shape is not None and dims is not None and dims[pos] == widest * block:
             ctx.weight(i, pos, main, "param")
         else:
             ctx.block(main, f"input {i} is not a constant broadcast along channels")

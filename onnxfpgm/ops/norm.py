@@ -7,11 +7,11 @@ from ..groups import Context, Rule
 
 def batch_norm(ctx: Context) -> None:
     node = ctx.node
-    scale = ctx.const(node.inputs[1])
-    if scale is None:
-        ctx.block_inputs("scale is not a constant")
+    scale = ctx.const_shape(node.inputs[1])
+    if scale is None or len(scale) != 1:
+        ctx.block_inputs("scale is not a constant vector")
         return
-    x = ctx.layout_or_fixed(node.inputs[0], int(scale.shape[0]))
+    x = ctx.layout_or_fixed(node.inputs[0], scale[0])
     if any(out.outputs for out in node.outputs[1:]) or int(node.attrs.get("training_mode", 0)):
         ctx.block(x, "training-mode statistics outputs are used")
         return
@@ -22,11 +22,11 @@ def batch_norm(ctx: Context) -> None:
 
 def instance_norm(ctx: Context) -> None:
     node = ctx.node
-    scale = ctx.const(node.inputs[1])
-    if scale is None:
-        ctx.block_inputs("scale is not a constant")
+    scale = ctx.const_shape(node.inputs[1])
+    if scale is None or len(scale) != 1:
+        ctx.block_inputs("scale is not a constant vector")
         return
-    x = ctx.layout_or_fixed(node.inputs[0], int(scale.shape[0]))
+    x = ctx.layout_or_fixed(node.inputs[0], scale[0])
     ctx.weight(1, 0, x, "param")
     ctx.weight(2, 0, x, "param")
     ctx.set_layout(node.outputs[0], x)
