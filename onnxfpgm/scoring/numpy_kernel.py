@@ -11,9 +11,11 @@ def fpgm(filters: np.ndarray, distance: str) -> np.ndarray:
     """Sum over j of ||f_c - f_j|| for every row c of `filters` ([C, D]), as float64."""
     w = np.ascontiguousarray(filters, dtype=np.float32)
     if distance == "l2":
-        gram = w @ w.T  # one SYRK call: half the flops of a general product
-        sq = np.einsum("ij,ij->i", w, w)
-        d2 = sq[:, None] + sq[None, :] - 2.0 * gram
+        d2 = w @ w.T  # one SYRK call: half the flops of a general product
+        sq = d2.diagonal().copy()
+        d2 *= -2.0  # in place from here on: |a|^2 + |b|^2 - 2 a.b
+        d2 += sq[:, None]
+        d2 += sq[None, :]
         np.maximum(d2, 0.0, out=d2)
         np.fill_diagonal(d2, 0.0)
         return np.sqrt(d2, out=d2).sum(axis=1, dtype=np.float64)
