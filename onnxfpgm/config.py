@@ -34,7 +34,7 @@ class PruneConfig:
     layer_ratios: tuple[tuple[str, float], ...] = ()
     exclude: tuple[str, ...] = ()
     min_channels: int = 1
-    round_to: int = 1
+    round_to: int = 8  # aligned counts keep onnxruntime's vectorized kernels (benchmarks/latency.py); 1: FPGMPruner's
     device: str = "auto"
     input_shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()
     validate: bool = True

@@ -47,7 +47,8 @@ def assert_clean_failure(result, code, text, out_dir, before_files):
 
 def test_prune_prints_summary_and_writes_valid_model(model_path, tmp_path):
     out, rep = tmp_path / "out.onnx", tmp_path / "r.json"
-    result = run("prune", model_path, out, "--ratio", "0.5", "--report", rep, "--input-shape", "x:2x3x8x8")
+    result = run("prune", model_path, out, "--ratio", "0.5", "--round-to", "1", "--report", rep,
+                 "--input-shape", "x:2x3x8x8")
     assert result.returncode == 0, result.stderr
     for word in ("groups", "channels", "params", "MACs", "size", "validate passed", "latency"):
         assert word in result.stdout
@@ -64,7 +65,7 @@ def test_prune_prints_summary_and_writes_valid_model(model_path, tmp_path):
 
 def test_dry_run_writes_no_model(model_path, tmp_path):
     out = tmp_path / "out.onnx"
-    result = run("prune", model_path, out, "--dry-run")
+    result = run("prune", model_path, out, "--dry-run", "--round-to", "1")
     assert result.returncode == 0 and not out.exists() and "dry run" in result.stdout
 
 
@@ -144,7 +145,7 @@ def test_output_errors(model_path, tmp_path):
         ro.mkdir(mode=0o500)
         assert_clean_failure(run("prune", model_path, ro / "o.onnx"), 1, "not writable", tmp_path,
                              sorted(os.listdir(tmp_path)))
-    assert run("prune", model_path, existing, "--force").returncode == 0
+    assert run("prune", model_path, existing, "--force", "--round-to", "1").returncode == 0
     assert digest(model_path) == h
 
 

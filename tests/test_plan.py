@@ -81,3 +81,15 @@ def test_config_file_round_trip(tmp_path):
     path.write_text(json.dumps({"ratoi": 0.4}))
     with pytest.raises(onnxfpgm.UsageError, match="unknown key"):
         onnxfpgm.PruneConfig().with_file(path)
+
+
+def test_default_round_to_keeps_multiples_of_8_and_round_to_1_matches_fpgm_pruner_counts():
+    b = Builder()
+    c1 = b.conv("x", 3, 32)
+    c2 = b.conv(b.node("Relu", [c1]), 32, 20)
+    model = b.model([("x", [1, 3, 6, 6])], [b.conv(b.node("Relu", [c2]), 20, 2)])
+    _, report = onnxfpgm.prune(model, ratio=0.3, latency_runs=0)
+    assert group_of(report, c1).channels_after == 24  # 32 - round(9.6) = 22, rounded up to 24
+    assert group_of(report, c2).channels_after == 16  # 20 - 6 = 14 -> 16
+    _, report = onnxfpgm.prune(model, ratio=0.3, round_to=1, latency_runs=0)
+    assert group_of(report, c1).channels_after == 22 and group_of(report, c2).channels_after == 14

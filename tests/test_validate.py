@@ -15,7 +15,7 @@ def model_and_plan():
     b = Builder()
     c1 = b.conv("x", 3, 8)
     model = b.model([("x", [1, 3, 6, 6])], [b.conv(b.node("Relu", [c1]), 8, 4)])
-    loaded, plan, _ = _plan(model, PruneConfig(ratio=0.5), None)
+    loaded, plan, _ = _plan(model, PruneConfig(ratio=0.5, round_to=1), None)
     return model, loaded, plan
 
 
@@ -46,7 +46,7 @@ def test_certificate_rejects_a_wrong_cut():
 
 def test_prune_reports_latency_and_differences():
     model = model_and_plan()[0]
-    _, report = onnxfpgm.prune(model, latency_runs=3)
+    _, report = onnxfpgm.prune(model, latency_runs=3, round_to=1)
     v = report.validation
     assert v.passed and v.latency_before_ms > 0 and v.latency_after_ms > 0
     assert v.max_abs_diff <= v.allowed_diff
