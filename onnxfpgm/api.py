@@ -22,9 +22,9 @@ from .io import check_input_model, read_model, serialize, to_graph, to_model
 from .plan import PrunePlan, group_filters, make_plan
 from .report import PruneReport, Totals, group_reports, layer_reports, mac_count, param_count
 from .scoring import Backend, channel_scores, resolve_backend
-from .shapes import Dims, infer_dims, input_dims
-from .surgery import apply_plan, mask_plan
-from .validate import ValidationResult, certify, check_model
+from .shapes import Dims, infer, input_dims
+from .surgery import apply_plan, mask_plan, positions
+from .validate import Probe, certify, check_model
 
 ModelInput = str | os.PathLike[str] | onnx.ModelProto
 Progress = Callable[[str, int, int], None]
@@ -38,6 +38,7 @@ class Loaded:
     size: int
     inputs: dict[str, tuple[int, ...]]
     dims: dict[str, Dims]
+    types: dict[str, int]
     graph: gs.Graph
     analysis: Analysis
 
@@ -78,9 +79,9 @@ def _load(model_or_path: ModelInput, config: PruneConfig) -> Loaded:
         declared = next(vi for vi in model.graph.input if vi.name == name).type.tensor_type.shape.dim
         if len(declared) != len(given):
             raise UsageError(f"--input-shape {name} has {len(given)} dims, the model's input has {len(declared)}")
-    dims = infer_dims(model, inputs)
+    dims, types = infer(model, inputs)
     graph = to_graph(model)
-    return Loaded(model, data, path, size, inputs, dims, graph, analyze(graph, dims))
+    return Loaded(model, data, path, size, inputs, dims, types, graph, analyze(graph, dims))
 
 
 def inspect(model_or_path: ModelInput, input_shapes: dict[str, tuple[int, ...]] | None = None) -> tuple[ChannelGroup, ...]:
@@ -111,6 +112,30 @@ def _scores(loaded: Loaded, cfg: PruneConfig, backend: Backend, progress: Progre
         if progress:
             progress("scoring groups", k + 1, len(prunable))
     return out
+
+
+def _probes(loaded: Loaded, plan: PrunePlan) -> list[Probe]:
+    """Every floating-point activation that carries channels or leaves a Conv, ConvTranspose, Gemm or MatMul,
+    with the positions the pruned model keeps of it."""
+    analysis = loaded.analysis
+    boundary = {t.name for t in loaded.graph.inputs} | {t.name for t in loaded.graph.outputs}
+    weighted = {use.node for use in analysis.uses}
+    floats = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE, onnx.TensorProto.BFLOAT16}
+    probes: list[Probe] = []
+    for index, node in enumerate(loaded.graph.nodes):
+        for tensor in node.outputs:
+            name = tensor.name
+            if not name or name in boundary or loaded.types.get(name) not in floats:
+                continue
+            segments = analysis.tensor_segments.get(name)
+            if segments is None and index not in weighted:
+                continue
+            if segments is not None and any(len(plan.kept(g)) != n for g, n in segments):
+                axis, block = analysis.tensor_axes[name]
+                probes.append(Probe(name, loaded.types[name], axis, positions(segments, block, plan)))
+            else:
+                probes.append(Probe(name, loaded.types[name]))
+    return probes
 
 
 def _nothing_reason(plan: PrunePlan) -> str:
@@ -202,7 +227,7 @@ def prune_serialized(model_or_path: ModelInput, config: PruneConfig | None = Non
         data = serialize(pruned)
         masked = to_model(mask_plan(to_graph(loaded.model), loaded.analysis, plan), loaded.model)
         validation = certify(loaded.model, masked, data or pruned, loaded.inputs, cfg.tolerance, cfg.seed,
-                             cfg.latency_runs, loaded.data)
+                             cfg.latency_runs, loaded.data, _probes(loaded, plan))
         if progress:
             progress("validating", 1, 1)
     else:

@@ -14,9 +14,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 import onnx_graphsurgeon as gs
-from onnx import numpy_helper
-from onnx_graphsurgeon.ir.tensor import LazyValues
 
+from .constants import constant_shape, constant_value
 from .errors import UnsupportedModelError
 from .shapes import Dims
 
@@ -192,6 +191,7 @@ class Analysis:
     uses: tuple[WeightUse, ...]
     rewrites: tuple[Rewrite, ...]
     tensor_segments: dict[str, Segments]
+    tensor_axes: dict[str, tuple[int, int]]  # channel axis and block of every tensor in tensor_segments
     node_names: tuple[str, ...]
     node_macs: tuple[int, ...]
     dims: dict[str, Dims] = field(repr=False)
@@ -298,41 +298,6 @@ class Context:
         self.rewrites.append((kind, self.node_index, layouts, block, position, input_index))
 
 
-def constant_value(tensor: gs.Tensor) -> np.ndarray | None:
-    """The value of an initializer or Constant-node output (through Identity chains), else None.
-
-    A weight still held lazily by onnx-graphsurgeon is converted without being cached on the graph, so analysing
-    a model does not keep a second copy of all its weights alive.
-    """
-    if isinstance(tensor, gs.Constant):
-        lazy = getattr(tensor, "_values", None)
-        if isinstance(lazy, LazyValues):
-            return numpy_helper.to_array(lazy.tensor)
-        return np.asarray(tensor.values)
-    if len(tensor.inputs) == 1:
-        producer = tensor.inputs[0]
-        if producer.op == "Constant" and "value" in producer.attrs:
-            value = producer.attrs["value"]
-            if isinstance(value, gs.Constant):
-                return np.asarray(value.values)
-        if producer.op == "Identity" and producer.inputs:
-            return constant_value(producer.inputs[0])
-    return None
-
-
-def constant_shape(tensor: gs.Tensor) -> tuple[int, ...] | None:
-    """`constant_value(tensor).shape`, without converting the weight."""
-    if isinstance(tensor, gs.Constant):
-        return tuple(int(d) for d in tensor.shape)
-    if len(tensor.inputs) == 1:
-        producer = tensor.inputs[0]
-        if producer.op == "Constant" and isinstance(producer.attrs.get("value"), gs.Constant):
-            return tuple(int(d) for d in producer.attrs["value"].shape)
-        if producer.op == "Identity" and producer.inputs:
-            return constant_shape(producer.inputs[0])
-    return None
-
-
 Rule = Callable[[Context], None]
 
 
@@ -412,7 +377,8 @@ def _resolve(ctx: Context, labels: tuple[str, ...]) -> Analysis:
                                    members, tensors, fixed, macs))
     if not any(n.op in ("Conv", "ConvTranspose") for n in ctx.graph.nodes):
         raise UnsupportedModelError("the model has no Conv or ConvTranspose node to prune")
-    return Analysis(tuple(groups), uses, rewrites, tensor_segments, labels, node_macs, ctx.dims)
+    axes = {name: (lay.axis, lay.block) for name, lay in ctx.layouts.items()}
+    return Analysis(tuple(groups), uses, rewrites, tensor_segments, axes, labels, node_macs, ctx.dims)
 
 
 def node_mac_count(node: gs.Node, dims: dict[str, Dims]) -> int:

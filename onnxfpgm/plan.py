@@ -9,7 +9,8 @@ import numpy as np
 import onnx_graphsurgeon as gs
 
 from .config import PruneConfig
-from .groups import Analysis, ChannelGroup, constant_value
+from .constants import constant_value
+from .groups import Analysis, ChannelGroup
 from .scoring import removal_count, select_removed
 
 

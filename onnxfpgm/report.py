@@ -11,7 +11,8 @@ import numpy as np
 import onnx
 import onnx_graphsurgeon as gs
 
-from .groups import Analysis, constant_shape, node_mac_count
+from .constants import constant_shape
+from .groups import Analysis, node_mac_count
 from .plan import PrunePlan
 from .shapes import Dims
 from .validate import ValidationResult
@@ -184,7 +185,8 @@ def summary(report: PruneReport) -> str:
         lines.append("validate skipped (--no-validate)" if not report.dry_run else "validate skipped (dry run)")
     else:
         lines.append(f"validate passed: checker ok, largest difference from the masked original "
-                     f"{v.max_abs_diff:.3g} (allowed {v.allowed_diff:.3g})")
+                     f"{v.max_abs_diff:.3g} (allowed {v.allowed_diff:.3g}); {v.probes} inner tensors agree "
+                     f"within {v.probe_max_rel_diff:.2g}")
         if v.latency_before_ms is not None and v.latency_after_ms is not None:
             lines.append(f"latency  {v.latency_before_ms:.2f} ms -> {v.latency_after_ms:.2f} ms "
                          f"({_pct(v.latency_before_ms, v.latency_after_ms)}, onnxruntime CPU, median)")

@@ -25,6 +25,11 @@ def input_dims(model: onnx.ModelProto, overrides: dict[str, tuple[int, ...]]) ->
 
 def infer_dims(model: onnx.ModelProto, inputs: dict[str, tuple[int, ...]]) -> dict[str, Dims]:
     """Shape of every tensor that inference can reach, with graph inputs fixed to `inputs`."""
+    return infer(model, inputs)[0]
+
+
+def infer(model: onnx.ModelProto, inputs: dict[str, tuple[int, ...]]) -> tuple[dict[str, Dims], dict[str, int]]:
+    """Shapes and element types (TensorProto enums) of every tensor that inference can reach."""
     skeleton = onnx.ModelProto()
     skeleton.ir_version = max(model.ir_version, 4)
     skeleton.opset_import.extend(model.opset_import)
@@ -53,11 +58,14 @@ def infer_dims(model: onnx.ModelProto, inputs: dict[str, tuple[int, ...]]) -> di
     except Exception:  # inference is best effort here; rules that need a shape block without one
         inferred = skeleton
     dims: dict[str, Dims] = {}
+    types: dict[str, int] = {}
     for vi in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
         t = vi.type.tensor_type
+        if t.elem_type != TensorProto.UNDEFINED:
+            types[vi.name] = t.elem_type
         if t.elem_type == TensorProto.UNDEFINED or not t.HasField("shape"):
             continue
         dims[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim)
     for init in model.graph.initializer:
         dims[init.name] = tuple(init.dims)
-    return dims
+    return dims, types

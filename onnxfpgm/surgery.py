@@ -11,7 +11,8 @@ from collections import defaultdict
 import numpy as np
 import onnx_graphsurgeon as gs
 
-from .groups import Analysis, Segments, WeightUse, constant_value
+from .constants import FOLDABLE, constant_value
+from .groups import Analysis, Segments, WeightUse
 from .plan import PrunePlan
 
 
@@ -120,15 +121,15 @@ def _forget_stale_shapes(graph: gs.Graph, analysis: Analysis, plan: PrunePlan) -
 
 
 def _drop_dead_constants(graph: gs.Graph) -> None:
-    """Remove Constant and Identity-of-constant nodes whose outputs lost their last user (no graph-wide cleanup)."""
+    """Remove Constant nodes and constant expressions whose outputs lost their last user (no graph-wide cleanup)."""
     outputs = {t.name for t in graph.outputs}
     changed = True
     while changed:
         changed = False
         for node in list(graph.nodes):
-            if node.op in ("Constant", "Identity") and not any(o.outputs for o in node.outputs) \
+            if (node.op == "Constant" or node.op in FOLDABLE) and not any(o.outputs for o in node.outputs) \
                     and not any(o.name in outputs for o in node.outputs) \
-                    and (node.op == "Constant" or constant_value(node.outputs[0]) is not None):
+                    and constant_value(node.outputs[0]) is not None:
                 node.inputs.clear()
                 node.outputs.clear()
                 graph.nodes.remove(node)

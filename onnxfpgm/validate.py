@@ -27,6 +27,8 @@ class ValidationResult:
     change_vs_original: float
     latency_before_ms: float | None
     latency_after_ms: float | None
+    probes: int = 0  # intermediate tensors compared besides the graph outputs
+    probe_max_rel_diff: float = 0.0
 
 
 def random_inputs(model: onnx.ModelProto, dims: dict[str, tuple[int, ...]], seed: int) -> dict[str, np.ndarray]:
@@ -84,18 +86,65 @@ def check_model(model: onnx.ModelProto | bytes, what: str = "pruned model") -> N
         raise ValidationError(f"the {what} fails the ONNX checker: {_first_line(exc)}") from None
 
 
+@dataclass(frozen=True)
+class Probe:
+    """An intermediate tensor compared between the masked original and the pruned model: along `axis`, the
+    pruned model holds the `kept` positions of the original (all of them when `kept` is None)."""
+
+    name: str
+    elem_type: int
+    axis: int = 0
+    kept: np.ndarray | None = None
+
+
+def with_outputs(model: onnx.ModelProto | bytes, probes: list[Probe]) -> bytes:
+    """The model's bytes with the probes added as graph outputs. Protobuf merges a concatenated message into the
+    first, appending repeated fields, so the weights are not copied into a second ModelProto."""
+    data = model if isinstance(model, bytes) else model.SerializeToString()
+    extra = onnx.ModelProto()
+    for p in probes:
+        extra.graph.output.append(onnx.helper.make_tensor_value_info(p.name, p.elem_type, None))
+    return data + extra.SerializeToString()
+
+
+def _compare_probes(masked: list[np.ndarray], pruned: list[np.ndarray], probes: list[Probe]) -> float:
+    """The largest difference over all probes, each relative to max(1, its own largest magnitude)."""
+    worst = 0.0
+    for probe, a, b in zip(probes, masked, pruned):
+        if probe.kept is not None:
+            a = np.take(a, probe.kept, axis=probe.axis)
+        if a.shape != b.shape:
+            raise ValidationError(f"tensor {probe.name!r} has shape {b.shape} in the pruned model, {a.shape} expected")
+        if a.size == 0 or not np.issubdtype(a.dtype, np.floating):
+            continue
+        finite = np.isfinite(a)
+        if not np.array_equal(finite, np.isfinite(b)):
+            raise ValidationError(f"tensor {probe.name!r} of the pruned model has non-finite values where the masked "
+                                  "original has none")
+        diff = float(np.max(np.abs(a[finite].astype(np.float64) - b[finite]), initial=0.0))
+        worst = max(worst, diff / max(1.0, float(np.max(np.abs(a[finite]), initial=0.0))))
+    return worst
+
+
 def certify(original: onnx.ModelProto, masked: onnx.ModelProto, pruned: onnx.ModelProto | bytes,
             dims: dict[str, tuple[int, ...]], tolerance: float, seed: int, latency_runs: int,
-            original_bytes: bytes | None = None) -> ValidationResult:
-    """Run all three models on the same inputs and compare the pruned model with the masked original.
+            original_bytes: bytes | None = None, probes: list[Probe] | None = None) -> ValidationResult:
+    """Run all three models on the same inputs and compare the pruned model with the masked original, at the
+    graph outputs and at every probe (so that a saturated output cannot hide a wrong value inside the network).
     Serialized forms, where the caller has them, save a copy of the weights."""
     check_model(pruned)
     feeds = random_inputs(original, dims, seed)
-    s_orig, s_masked, s_pruned = (session(original_bytes or original, "original model"),
-                                  session(masked, "masked original"), session(pruned, "pruned model"))
-    y_orig = run(s_orig, feeds, "original model")
+    probes = probes or []
+    s_masked = session(with_outputs(masked, probes), "masked original")
+    s_pruned = session(with_outputs(pruned, probes), "pruned model")
     y_masked = run(s_masked, feeds, "masked original")
     y_pruned = run(s_pruned, feeds, "pruned model")
+    n_out = len(original.graph.output)
+    probe_diff = _compare_probes(y_masked[n_out:], y_pruned[n_out:], probes)
+    y_masked, y_pruned = y_masked[:n_out], y_pruned[:n_out]
+    del s_masked, s_pruned
+    s_orig = session(original_bytes or original, "original model")
+    y_orig = run(s_orig, feeds, "original model")
     worst, scale, change = 0.0, 0.0, 0.0
     for name, a, b, c in zip([o.name for o in original.graph.output], y_masked, y_pruned, y_orig):
         if a.shape != b.shape:
@@ -114,11 +163,16 @@ def certify(original: onnx.ModelProto, masked: onnx.ModelProto, pruned: onnx.Mod
             raise ValidationError(f"output {name!r} of the pruned model differs from the masked original")
     allowed = tolerance * max(scale, 1.0)
     before = latency_ms(s_orig, feeds, latency_runs) if latency_runs > 0 else None
-    after = latency_ms(s_pruned, feeds, latency_runs) if latency_runs > 0 else None
-    result = ValidationResult(worst <= allowed, worst, allowed, scale, change, before, after)
-    if not result.passed:
+    del s_orig
+    after = latency_ms(session(pruned, "pruned model"), feeds, latency_runs) if latency_runs > 0 else None
+    result = ValidationResult(worst <= allowed and probe_diff <= tolerance, worst, allowed, scale, change,
+                              before, after, len(probes), probe_diff)
+    if worst > allowed:
         raise ValidationError(f"exactness check failed: largest difference {worst:.3g} from the masked original "
                               f"exceeds {allowed:.3g}")
+    if probe_diff > tolerance:
+        raise ValidationError(f"exactness check failed inside the network: relative difference {probe_diff:.3g} "
+                              f"from the masked original exceeds {tolerance:.3g}")
     return result
 
 

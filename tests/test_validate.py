@@ -50,3 +50,25 @@ def test_prune_reports_latency_and_differences():
     v = report.validation
     assert v.passed and v.latency_before_ms > 0 and v.latency_after_ms > 0
     assert v.max_abs_diff <= v.allowed_diff
+
+
+def test_probes_catch_a_wrong_cut_hidden_by_a_saturated_output():
+    b = Builder()
+    c1 = b.conv("x", 3, 8)
+    c2 = b.conv(b.node("Relu", [c1]), 8, 4)
+    y = b.node("Mul", [c2, b.init(np.zeros((1,), np.float32))])  # the output is always zero
+    model = b.model([("x", [1, 3, 6, 6])], [y])
+    loaded, plan, _ = _plan(model, PruneConfig(ratio=0.5, round_to=1), None)
+    from onnxfpgm.api import _probes
+
+    masked = to_model(mask_plan(to_graph(model), loaded.analysis, plan), model)
+    g = plan.groups[1]
+    wrong_groups = list(plan.groups)
+    wrong_groups[1] = type(g)(g.group, g.status, tuple(c for c in range(8) if c not in g.kept), g.ratio)
+    wrong_plan = type(plan)(tuple(wrong_groups))
+    wrong = to_model(apply_plan(to_graph(model), loaded.analysis, wrong_plan), model)
+    probes = _probes(loaded, plan)
+    assert {p.name for p in probes} >= {c1, c2}
+    certify(model, masked, wrong, loaded.inputs, 1e-4, 0, 0)  # the outputs alone cannot tell
+    with pytest.raises(onnxfpgm.ValidationError, match="inside the network"):
+        certify(model, masked, wrong, loaded.inputs, 1e-4, 0, 0, probes=probes)
