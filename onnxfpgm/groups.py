@@ -9,6 +9,7 @@ channel group: the unit that is scored, planned and cut.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -149,6 +150,7 @@ class WeightUse:
     segments: Segments
     block: int
     role: str  # "producer" | "consumer" | "param"
+    groups: int = 1  # a grouped Conv's weight: `axis` holds one block of input channels per group of rows
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,7 @@ class ChannelGroup:
     tensors: tuple[str, ...]
     fixed: str | None
     macs: int = 0
+    blocks: int = 1  # grouped convolutions need the same number of channels kept in each of `blocks` blocks
 
     @property
     def prunable(self) -> bool:
@@ -222,7 +225,8 @@ class Context:
         self.dims = dims
         self.atoms = AtomTable()
         self.layouts: dict[str, Layout] = {}
-        self.uses: list[tuple[int, int, int, Layout, str]] = []
+        self.uses: list[tuple[int, int, int, Layout, str, int]] = []
+        self.partitions: list[tuple[Layout, int, str]] = []
         self.rewrites: list[tuple[str, int, tuple[Layout, ...], int, int, int]] = []
         self.node_index = 0
         self.node: gs.Node = gs.Node("Identity")
@@ -285,12 +289,16 @@ class Context:
         for t in self.node.inputs:
             self.block(self.layout(t), reason)
 
-    def weight(self, input_index: int, axis: int, layout: Layout, role: str) -> bool:
+    def partition(self, layout: Layout, blocks: int) -> None:
+        """The channels of `layout` must lose the same number of channels from each of `blocks` equal blocks."""
+        self.partitions.append((layout, blocks, self.label))
+
+    def weight(self, input_index: int, axis: int, layout: Layout, role: str, groups: int = 1) -> bool:
         """Record that constant input `input_index` is indexed by `layout` on `axis`; block if it is not constant."""
         if input_index >= len(self.node.inputs) or constant_shape(self.node.inputs[input_index]) is None:
             self.block(layout, f"input {input_index} is not a constant")
             return False
-        self.uses.append((self.node_index, input_index, axis, layout, role))
+        self.uses.append((self.node_index, input_index, axis, layout, role, groups))
         return True
 
     def rewrite(self, kind: str, layouts: tuple[Layout, ...], block: int = 1, position: int = 0,
@@ -351,11 +359,25 @@ def _resolve(ctx: Context, labels: tuple[str, ...]) -> Analysis:
             out.append((gid, atoms.length[leaf]))
         return tuple(out)
 
-    uses = tuple(WeightUse(n, i, axis, segments(lay), lay.block, role) for n, i, axis, lay, role in ctx.uses)
+    uses = tuple(WeightUse(n, i, axis, segments(lay), lay.block, role, groups)
+                 for n, i, axis, lay, role, groups in ctx.uses)
+    blocks: dict[int, int] = {}
+    for layout, count, label in ctx.partitions:
+        segs = segments(layout)
+        if len(segs) != 1 or layout.block != 1:
+            for leaf in atoms.expand(layout.atoms):
+                atoms.fix(leaf, f"{label} (Conv): a grouped convolution reads channels from several groups")
+            continue
+        gid = segs[0][0]
+        blocks[gid] = math.lcm(blocks.get(gid, 1), count)
+
     rewrites = tuple(Rewrite(kind, n, tuple(segments(x) for x in lays), block, pos, inp)
                      for kind, n, lays, block, pos, inp in ctx.rewrites)
     tensor_segments = {name: segments(lay) for name, lay in ctx.layouts.items()}
     roots = {gid: root for root, gid in group_of_root.items()}
+    for gid, count in blocks.items():
+        if atoms.length[roots[gid]] % count:
+            atoms.fix(roots[gid], "grouped convolution blocks do not divide the channels")
     node_macs = tuple(node_mac_count(n, ctx.dims) for n in ctx.graph.nodes)
 
     groups = []
@@ -374,7 +396,7 @@ def _resolve(ctx: Context, labels: tuple[str, ...]) -> Analysis:
         macs = sum(node_macs[i] for i in by_role["producer"])
         channels = atoms.length[roots[gid]]
         groups.append(ChannelGroup(gid, channels, names["producer"], names["consumer"], names["param"],
-                                   members, tensors, fixed, macs))
+                                   members, tensors, fixed, macs, blocks.get(gid, 1)))
     if not any(n.op in ("Conv", "ConvTranspose") for n in ctx.graph.nodes):
         raise UnsupportedModelError("the model has no Conv or ConvTranspose node to prune")
     axes = {name: (lay.axis, lay.block) for name, lay in ctx.layouts.items()}

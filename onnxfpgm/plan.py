@@ -64,11 +64,15 @@ def make_plan(analysis: Analysis, config: PruneConfig, scores: dict[int, np.ndar
             continue
         ratio = config.ratio_for(list(g.producers))
         count = removal_count(g.channels, ratio, config.min_channels, config.round_to)
-        if count == 0:
+        size = g.channels // g.blocks
+        per_block = size - -(-(g.channels - count) // g.blocks)  # removed from each block; the kept count rounds up
+        if per_block <= 0:
             plans.append(GroupPlan(g.id, "kept", everything, ratio, "the ratio removes no channel"))
             continue
         matrix = filters(g) if config.criterion == "fpgm" else np.zeros((g.channels, 0))
-        removed = select_removed(matrix, scores[g.id], count, config.criterion, config.distance)
-        kept = tuple(int(i) for i in np.setdiff1d(np.arange(g.channels), removed))
+        removed = [start + select_removed(matrix[start:start + size], scores[g.id][start:start + size], per_block,
+                                          config.criterion, config.distance)
+                   for start in range(0, g.channels, size)]
+        kept = tuple(int(i) for i in np.setdiff1d(np.arange(g.channels), np.concatenate(removed)))
         plans.append(GroupPlan(g.id, "pruned", kept, ratio))
     return PrunePlan(tuple(plans))

@@ -135,7 +135,7 @@ def layer_reports(graph: gs.Graph, analysis: Analysis, plan: PrunePlan) -> tuple
         for use in analysis.uses:
             if use.node == i and use.input == 1:
                 kept = positions(use.segments, use.block, plan)
-                kept_by_axis[use.axis] = len(kept)
+                kept_by_axis[use.axis] = len(kept) // use.groups
                 if use.axis == out_axis:
                     kept_out = tuple(int(k) for k in kept)
         depthwise = node.op == "Conv" and group > 1 and group == w[0] and w[1] == 1

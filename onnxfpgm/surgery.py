@@ -65,7 +65,7 @@ def apply_plan(graph: gs.Graph, analysis: Analysis, plan: PrunePlan) -> gs.Graph
         value = constant_value(tensor)
         assert value is not None
         for use in uses:
-            value = np.take(value, positions(use.segments, use.block, plan), axis=use.axis)
+            value = _take(value, use, positions(use.segments, use.block, plan))
         nodes[n].inputs[i] = gs.Constant(names.fresh(tensor.name), np.ascontiguousarray(value))
     for rw in analysis.rewrites:
         if not any(_changed(s, plan) for s in rw.segments):
@@ -102,14 +102,32 @@ def mask_plan(graph: gs.Graph, analysis: Analysis, plan: PrunePlan) -> gs.Graph:
         tensor = nodes[n].inputs[i]
         value = np.array(constant_value(tensor), copy=True)
         for use in uses:
-            keep = np.zeros(value.shape[use.axis], dtype=bool)
+            keep = np.zeros(value.shape[use.axis] * use.groups, dtype=bool)
             keep[positions(use.segments, use.block, plan)] = True
-            shape = [1] * value.ndim
-            shape[use.axis] = -1
-            value = value * keep.reshape(shape).astype(value.dtype)
+            if use.groups == 1:
+                shape = [1] * value.ndim
+                shape[use.axis] = -1
+                value = value * keep.reshape(shape).astype(value.dtype)
+            else:  # row block j of a grouped Conv's weight reads input block j
+                rows = value.reshape(use.groups, value.shape[0] // use.groups, *value.shape[1:])
+                shape = [use.groups] + [1] * value.ndim
+                shape[1 + use.axis] = value.shape[use.axis]
+                value = (rows * keep.reshape(shape).astype(value.dtype)).reshape(value.shape)
         nodes[n].inputs[i] = gs.Constant(names.fresh(tensor.name), value)
     _drop_dead_constants(graph)
     return graph
+
+
+def _take(value: np.ndarray, use: WeightUse, kept: np.ndarray) -> np.ndarray:
+    """Slice `value` along `use.axis`. For a grouped Conv's weight (groups > 1) the axis holds one block of input
+    channels per block of rows: each row block keeps its own block's kept channels (the same number in each)."""
+    if use.groups == 1:
+        return np.take(value, kept, axis=use.axis)
+    width = value.shape[use.axis]
+    rows = np.split(value, use.groups, axis=0)
+    blocks = [np.take(r, kept[(kept >= j * width) & (kept < (j + 1) * width)] - j * width, axis=use.axis)
+              for j, r in enumerate(rows)]
+    return np.concatenate(blocks, axis=0)
 
 
 def _forget_stale_shapes(graph: gs.Graph, analysis: Analysis, plan: PrunePlan) -> None:

@@ -23,10 +23,12 @@ def conv(ctx: Context) -> None:
         out = x  # depthwise: output channel i is input channel i
         ctx.weight(1, 0, out, "param")
         ctx.rewrite("group", (out,))
-    else:
-        ctx.block(x, "grouped convolution")
+    else:  # 1 < group: the same number of channels leaves every block of input and of output channels
+        ctx.partition(x, group)
+        ctx.weight(1, 1, x, "consumer", groups=group)
         out = ctx.new_layout(c_out)
-        ctx.block(out, "grouped convolution")
+        ctx.partition(out, group)
+        ctx.weight(1, 0, out, "producer")
     _bias(ctx, out)
     ctx.set_layout(y, out)
 

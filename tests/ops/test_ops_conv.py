@@ -29,13 +29,28 @@ def test_depthwise_conv_couples_input_and_output_and_rewrites_group():
     assert dw in group_of(report, c1).params
 
 
-def test_grouped_conv_is_fixed_with_reason():
+@pytest.mark.parametrize("groups,cin,cout", [(2, 8, 8), (4, 16, 8), (3, 12, 24)])
+def test_grouped_conv_loses_the_same_number_of_channels_from_every_group(groups, cin, cout):
     b = Builder()
-    c1 = b.conv("x", 3, 8)
-    g2 = b.conv(c1, 8, 8, group=2)
+    c1 = b.conv("x", 3, cin)
+    g2 = b.conv(b.node("Relu", [c1]), cin, cout, group=groups)
+    y = b.conv(b.node("Relu", [g2]), cout, 2)
+    pruned, report = prune_checked(b.model([("x", [1, 3, 8, 8])], [y]), ratio=0.5)
+    for group, width in ((group_of(report, c1), cin), (group_of(report, g2), cout)):
+        size = width // groups
+        per_block = [sum(1 for k in group.kept if j * size <= k < (j + 1) * size) for j in range(groups)]
+        assert len(set(per_block)) == 1 and per_block[0] == size // 2, per_block
+    assert weight(pruned, g2).shape == (cout // 2, cin // groups // 2, 3, 3)
+    node = next(n for n in pruned.graph.node if n.name == g2)
+    assert next(a.i for a in node.attribute if a.name == "group") == groups
+
+
+def test_grouped_conv_reading_a_concat_of_two_groups_is_fixed():
+    b = Builder()
+    a, c = b.conv("x", 3, 4), b.conv("x", 3, 4)
+    g2 = b.conv(b.node("Concat", [a, c], axis=1), 8, 8, group=2)
     _, report = prune_checked(b.model([("x", [1, 3, 8, 8])], [b.conv(b.conv(g2, 8, 4), 4, 2)]))
-    g = group_of(report, c1)
-    assert g.status == "fixed" and "grouped convolution" in g.reason
+    assert "several groups" in group_of(report, a).reason
 
 
 def test_conv_transpose_is_producer_on_axis_1_and_consumer_on_axis_0():
