@@ -66,7 +66,7 @@ def _load(model_or_path: ModelInput, config: PruneConfig) -> Loaded:
     else:
         path = str(model_or_path)
         model, data = read_model(path)
-        size = Path(path).stat().st_size
+        size = Path(path).stat().st_size if data is not None else model.ByteSize()  # external data included
     if not config.validate:
         data = None  # only the validation runs need the original's bytes: do not hold them
     overrides = dict(config.input_shapes)

@@ -321,3 +321,47 @@ RULES: dict[str, Rule] = {
     "Transpose": transpose, "Squeeze": squeeze, "Unsqueeze": squeeze,
     "Concat": concat, "Split": split, "Slice": slice_, "Flatten": flatten, "Reshape": reshape,
 }
+
+
+def layer_norm(ctx: Context) -> None:
+    """LayerNormalization normalizes over axes `axis`..last: channels pass only when they lie before `axis`."""
+    x = ctx.layout(ctx.node.inputs[0])
+    rank = ctx.rank(ctx.node.inputs[0])
+    if x is None:
+        return
+    if rank is None or int(ctx.node.attrs.get("axis", -1)) % rank <= x.axis:
+        ctx.block(x, "normalizes over the channel axis")
+        return
+    ctx.set_layout(ctx.node.outputs[0], x)
+
+
+def blocker(reason: str) -> Rule:
+    """A rule for ops that always stop channels, with the reason a user reads."""
+
+    def rule(ctx: Context) -> None:
+        ctx.block_inputs(reason)
+
+    return rule
+
+
+RULES["LayerNormalization"] = layer_norm
+RULES.update({
+    "Shape": blocker("reads the channel count at run time"),
+    "Size": blocker("reads the channel count at run time"),
+    "GroupNormalization": blocker("normalizes over groups of channels"),
+    "LpNormalization": blocker("normalizes over an axis that may hold the channels"),
+    "LRN": blocker("normalizes across neighbouring channels"),
+    "Gather": blocker("gathers along an axis that may hold the channels"),
+    "GatherElements": blocker("gathers along an axis that may hold the channels"),
+    "ArgMax": blocker("reduces to indices"),
+    "ArgMin": blocker("reduces to indices"),
+    "TopK": blocker("selects values by rank"),
+    "DepthToSpace": blocker("moves channels into space"),
+    "SpaceToDepth": blocker("moves space into channels"),
+    "Expand": blocker("broadcasts to a shape that holds the channel count"),
+    "Tile": blocker("repeats along the channel axis"),
+    "NonZero": blocker("indices depend on every channel"),
+    "ScatterND": blocker("writes at indices"),
+    "ScatterElements": blocker("writes at indices"),
+    "Einsum": blocker("contracts axes by an equation"),
+})

@@ -112,7 +112,7 @@ def test_graph_output_and_unknown_op_fix_their_groups():
     b = Builder()
     c = b.conv("x", 3, 6)
     d = b.conv(c, 6, 6)
-    e = b.node("LpNormalization", [d], axis=1)
+    e = b.node("MeanVarianceNormalization", [d])
     out2 = b.conv(b.conv(e, 6, 4), 4, 2)
     _, report = prune_checked(b.model([("x", [1, 3, 5, 5])], [c, out2]))
     assert "reaches graph output" in group_of(report, c).reason
@@ -133,3 +133,27 @@ def test_tensor_used_in_subgraph_is_fixed():
     model = b.model([("x", [1, 3, 5, 5])], [y, "branch_out"])
     _, report = prune_checked(model)
     assert "subgraph" in group_of(report, c).reason
+
+
+@pytest.mark.parametrize("axis,passes", [(-1, True), (1, False)])
+def test_layer_norm_passes_channels_only_before_its_axis(axis, passes):
+    b = Builder()
+    c = b.conv("x", 3, 6)
+    t = b.node("Transpose", [c], perm=[0, 2, 3, 1])  # channels last, then LayerNorm over W, C or over H, W, C
+    n = b.node("LayerNormalization", [b.node("Transpose", [c], perm=[0, 1, 3, 2]) if passes else t,
+                                      b.init(np.ones(5 if passes else [5, 5, 6], np.float32))], axis=axis)
+    y = b.conv(n if passes else b.node("Transpose", [n], perm=[0, 3, 1, 2]), 6, 2)
+    _, report = prune_checked(b.model([("x", [1, 3, 5, 5])], [y, b.conv(b.conv("x", 3, 4), 4, 2)]))
+    assert (group_of(report, c).status == "pruned") == passes
+
+
+def test_shape_of_a_channel_tensor_is_an_explicit_blocker():
+    b = Builder()
+    c = b.conv("x", 3, 6)
+    shape = b.node("Shape", [c])
+    flat = b.node("Reshape", [c, b.node("Concat", [b.node("Slice", [shape, b.init(np.array([0], np.int64)),
+                                                                      b.init(np.array([1], np.int64))]),
+                                                    b.init(np.array([-1], np.int64))], axis=0)])
+    y = b.node("Gemm", [flat, b.init(b.rand(6 * 25, 4))])
+    _, report = prune_checked(b.model([("x", [1, 3, 5, 5])], [b.conv(b.conv("x", 3, 4), 4, 2), y]))
+    assert "reads the channel count at run time" in group_of(report, c).reason

@@ -1,0 +1,99 @@
+"""The real-model corpus: architectures exported by both torch exporters, and trained PP-OCR models from a wheel.
+
+`corpus_models(cache)` returns {name: path}; exports and downloads land in `cache` (outside the repository) and are
+reused while the architectures and torch stay the same. Run `python models/corpus.py` to fill the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_CACHE = Path(os.environ.get("ONNXFPGM_CACHE", Path(tempfile.gettempdir()) / "onnxfpgm-corpus"))
+
+# name: (constructor expression in architectures.py, input shape)
+ARCHITECTURES = {
+    "resnet18": ("A.resnet18(100)", (1, 3, 64, 64)),
+    "resnet50": ("A.resnet50(100)", (1, 3, 64, 64)),
+    "mobilenetv2": ("A.MobileNetV2(100)", (1, 3, 64, 64)),
+    "mobilenetv3_small": ("A.MobileNetV3Small(100)", (1, 3, 64, 64)),
+    "efficientnet_b0": ("A.EfficientNetB0(100)", (1, 3, 64, 64)),
+    "densenet121": ("A.densenet121(100)", (1, 3, 64, 64)),
+    "regnetx_200mf": ("A.RegNetX200MF(100)", (1, 3, 64, 64)),
+    "ghostnet": ("A.GhostNet(100)", (1, 3, 64, 64)),
+    "convnext_atto": ("A.ConvNeXtAtto(100)", (1, 3, 64, 64)),
+    "unet": ("A.UNet()", (1, 3, 64, 64)),
+    "yolov8n": ("A.YoloV8n(nc=20)", (1, 3, 64, 64)),
+}
+# exporter: (dynamo, opset)
+EXPORTERS = {"torchscript17": (False, 17), "torchscript13": (False, 13), "dynamo": (True, 18)}
+RAPIDOCR = "rapidocr_onnxruntime==1.4.4"
+PPOCR = {"ppocr_det": "ch_PP-OCRv4_det_infer.onnx", "ppocr_rec": "ch_PP-OCRv4_rec_infer.onnx",
+         "ppocr_cls": "ch_ppocr_mobile_v2.0_cls_infer.onnx"}
+# Dynamic inputs of the trained models get these dims (their exports leave height or width open).
+INPUT_SHAPES = {"ppocr_det": {"x": (1, 3, 64, 64)}, "ppocr_rec": {"x": (1, 3, 48, 160)},
+                "ppocr_cls": {"x": (1, 3, 48, 192)}}
+
+
+def _stamp() -> str:
+    import torch
+
+    source = (HERE / "architectures.py").read_bytes() + (HERE / "corpus.py").read_bytes()
+    return hashlib.sha256(source + torch.__version__.encode()).hexdigest()[:12]
+
+
+def export_all(cache: Path = DEFAULT_CACHE, names: list[str] | None = None) -> dict[str, Path]:
+    """Export every architecture with every exporter (in subprocesses, several at once) into the cache."""
+    folder = cache / f"exports-{_stamp()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = {f"{arch}-{exp}": (arch, exp) for arch in (names or list(ARCHITECTURES)) for exp in EXPORTERS}
+    missing = [key for key in wanted if not (folder / f"{key}.onnx").exists()]
+    jobs = []
+    for key in missing:
+        arch, exp = wanted[key]
+        expr, shape = ARCHITECTURES[arch]
+        dynamo, opset = EXPORTERS[exp]
+        code = ("import sys; sys.path.insert(0, sys.argv[1]); import architectures as A; "
+                f"A.export({expr}, sys.argv[2] + '.tmp', {shape}, opset={opset}, dynamo={dynamo}); "
+                "import os; os.replace(sys.argv[2] + '.tmp', sys.argv[2])")
+        jobs.append(subprocess.Popen([sys.executable, "-c", code, str(HERE), str(folder / f"{key}.onnx")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        if len(jobs) >= 2:
+            _wait(jobs.pop(0))
+    for job in jobs:
+        _wait(job)
+    return {key: folder / f"{key}.onnx" for key in wanted}
+
+
+def _wait(job: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    _, err = job.communicate()
+    if job.returncode:
+        raise RuntimeError(f"export failed: {err.decode(errors='replace')[-2000:]}")
+
+
+def fetch_ppocr(cache: Path = DEFAULT_CACHE) -> dict[str, Path]:
+    """The PP-OCR models shipped in the rapidocr_onnxruntime wheel (pip download --no-deps, once)."""
+    folder = cache / "ppocr"
+    paths = {name: folder / file for name, file in PPOCR.items()}
+    if all(p.exists() for p in paths.values()):
+        return paths
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", RAPIDOCR, "-d", str(folder)],
+                   check=True)
+    wheel = next(folder.glob("rapidocr_onnxruntime-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        for name, file in PPOCR.items():
+            member = next(m for m in zf.namelist() if m.endswith("/" + file))
+            paths[name].write_bytes(zf.read(member))
+    return paths
+
+
+if __name__ == "__main__":
+    for key, path in {**export_all(), **fetch_ppocr()}.items():
+        print(f"{key:<36} {path.stat().st_size / 1e6:8.2f} MB  {path}")
