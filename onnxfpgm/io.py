@@ -15,7 +15,7 @@ import onnx_graphsurgeon as gs
 from google.protobuf.message import DecodeError
 from onnx_graphsurgeon.exporters.onnx_exporter import OnnxExporter
 from onnx_graphsurgeon.ir.tensor import SparseValues
-from onnx.external_data_helper import ExternalDataInfo, uses_external_data
+from onnx.external_data_helper import ExternalDataInfo, load_external_data_for_model, uses_external_data
 
 from .errors import InputError, OutputError, UnsupportedModelError, UsageError
 
@@ -46,12 +46,21 @@ def read_model(path: str | os.PathLike[str]) -> tuple[onnx.ModelProto, bytes | N
         data = p.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {p}: {exc.strerror}") from None
-    _check_bytes(data, str(p))  # before parsing here, so the checker's copy and ours are not alive together
+    # The checker runs before parsing here, so its copy and ours are not alive together. It reads external data
+    # relative to the working directory, so for such models it runs again once the data is loaded and vetted.
+    checker_error = _checker_error(data)
+    if checker_error is not None:
+        parse_model(data, str(p))  # bytes that are no model at all get that message
     model = parse_model(data, str(p))
+    external = _load_external_data(model, p.parent.resolve(), str(p))
+    if checker_error is not None and external:
+        serialized = serialize(model)
+        checker_error = _checker_error(serialized) if serialized is not None else None
+    if checker_error is not None:
+        raise InputError(f"{p} fails the ONNX checker: {checker_error}")
     _refuse_quantized(model, str(p))
-    if _load_external_data(model, p.parent.resolve(), str(p)):
-        return model, None
-    return model, data
+    check_tensor_sizes(model, str(p))
+    return model, None if external else data
 
 
 def parse_model(data: bytes, name: str = "input") -> onnx.ModelProto:
@@ -93,6 +102,36 @@ def _load_external_data(model: onnx.ModelProto, base: Path, name: str) -> bool:
     return found
 
 
+def check_tensor_sizes(model: onnx.ModelProto, name: str) -> None:
+    """Refuse tensors whose declared shape does not match the data they hold (a malformed or hostile file)."""
+    for tensor in _all_tensors(model):
+        if any(d < 0 for d in tensor.dims):
+            raise InputError(f"{name}: tensor {tensor.name!r} has a negative dimension {list(tensor.dims)}")
+        count = 1
+        for d in tensor.dims:
+            count *= d
+        if tensor.HasField("raw_data") or tensor.raw_data:
+            try:
+                itemsize = onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
+            except (KeyError, ValueError, TypeError):
+                continue
+            if tensor.data_type in (onnx.TensorProto.STRING,) or itemsize == 0:
+                continue
+            if len(tensor.raw_data) != count * itemsize and tensor.data_type not in _PACKED:
+                raise InputError(f"{name}: tensor {tensor.name!r} declares {count} elements but holds "
+                                 f"{len(tensor.raw_data)} bytes")
+        else:
+            field = onnx.helper.tensor_dtype_to_field(tensor.data_type) if tensor.data_type else None
+            held = len(getattr(tensor, field)) if field else 0
+            if field and held not in (count, 0) and tensor.data_type not in _COMPLEX:
+                raise InputError(f"{name}: tensor {tensor.name!r} declares {count} elements but holds {held}")
+
+
+_PACKED = {onnx.TensorProto.INT4, onnx.TensorProto.UINT4} if hasattr(onnx.TensorProto, "INT4") else set()
+_COMPLEX = {onnx.TensorProto.COMPLEX64, onnx.TensorProto.COMPLEX128, onnx.TensorProto.FLOAT16,
+            onnx.TensorProto.BFLOAT16}
+
+
 def _all_tensors(model: onnx.ModelProto) -> list[onnx.TensorProto]:
     tensors = list(model.graph.initializer)
     for node in model.graph.node:
@@ -129,12 +168,19 @@ def _refuse_quantized(model: onnx.ModelProto, name: str) -> None:
 
 def _check_bytes(data: bytes, name: str) -> None:
     """The ONNX checker on serialized bytes; bytes that are no model at all get parse_model's message."""
+    error = _checker_error(data)
+    if error is not None:
+        parse_model(data, name)
+        raise InputError(f"{name} fails the ONNX checker: {error}")
+
+
+def _checker_error(data: bytes) -> str | None:
+    """The first line of the ONNX checker's complaint about `data`, or None when it has none."""
     try:
         onnx.checker.check_model(data)
     except (onnx.checker.ValidationError, ValueError, RuntimeError) as exc:
-        parse_model(data, name)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{name} fails the ONNX checker: {first}") from None
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return None
 
 
 def check_output_path(input_path: str | os.PathLike[str] | None, output: str | os.PathLike[str], force: bool,
@@ -189,6 +235,8 @@ def save_model(model: onnx.ModelProto, path: str | os.PathLike[str], data: bytes
                         location=data_name, size_threshold=1024)
         os.replace(Path(tmp_dir) / data_name, target.parent / data_name)
         os.replace(tmp_model, target)
+        # onnx moved the weights out of `model` while saving: read them back, so the caller's model stays whole
+        load_external_data_for_model(model, str(target.parent))
     except OSError as exc:
         raise OutputError(f"cannot write {target}: {exc.strerror}") from None
     finally:
