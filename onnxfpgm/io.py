@@ -211,12 +211,19 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; give it the mode a plain open would
         os.replace(tmp, target)
     except BaseException as exc:
         _remove_quietly(tmp)
         if isinstance(exc, OSError):
             raise OutputError(f"cannot write {target}: {exc.strerror}") from None
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def save_model(model: onnx.ModelProto, path: str | os.PathLike[str], data: bytes | None = None) -> None:
