@@ -389,6 +389,8 @@ def _resolve(ctx: Context, labels: tuple[str, ...]) -> Analysis:
         tensors = tuple(sorted(t for t, segs in tensor_segments.items() if any(g == gid for g, _ in segs)))
         reasons = atoms.reasons[roots[gid]]
         fixed = "; ".join(reasons) if reasons else None
+        if fixed is None and atoms.length[roots[gid]] == 0:
+            fixed = "the channel axis is empty"
         if fixed is None and not by_role["producer"]:
             fixed = "no producer: the channels are not made by a Conv, ConvTranspose, Gemm or MatMul weight"
         names = {role: tuple(labels[i] for i in found) for role, found in by_role.items()}

@@ -125,3 +125,41 @@ def test_unwritable_report_path_fails_before_any_work(tmp_path):
     result = cli("prune", path, tmp_path / "out.onnx", "--report", tmp_path / "missing" / "r.json")
     assert result.returncode == 1 and "report directory does not exist" in result.stderr
     assert sorted(os.listdir(tmp_path)) == ["m.onnx"]
+
+
+def test_empty_weights_and_dangling_inputs_fail_cleanly(tmp_path):
+    zero = small_model()
+    w = zero.graph.initializer[0]
+    w.CopyFrom(numpy_helper.from_array(np.zeros((0, 3, 3, 3), np.float32), w.name))
+    dangling = small_model()
+    dangling.graph.node[1].input[0] = "nowhere"
+    for name, model, text in (("zero.onnx", zero, "nothing to prune"), ("dangling.onnx", dangling, "checker")):
+        (tmp_path / name).write_bytes(model.SerializeToString())
+        result = cli("prune", tmp_path / name, tmp_path / "out.onnx")
+        assert result.returncode == 1 and text in result.stderr and "Traceback" not in result.stderr
+        assert not (tmp_path / "out.onnx").exists()
+
+
+def test_ctrl_c_during_a_prune_leaves_no_file(tmp_path):
+    import signal
+    import time
+
+    sys.path.insert(0, str(os.path.join(os.path.dirname(__file__), "..", "models")))
+    import architectures as A
+
+    path = tmp_path / "in" / "resnet50.onnx"
+    path.parent.mkdir()
+    A.export(A.resnet50(), str(path), (1, 3, 224, 224))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "onnxfpgm", "prune", str(path), str(out_dir / "o.onnx"),
+                             "--report", str(out_dir / "r.json")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(1.5)  # past the imports, inside the analysis, scoring or validation of a 100 MB model
+    if proc.poll() is not None:
+        pytest.skip("the prune finished before the interrupt could be sent")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert os.listdir(out_dir) == []
