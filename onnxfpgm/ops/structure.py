@@ -299,7 +299,7 @@ def reshape(ctx: Context) -> None:
         if int(np.prod(outd[:k])) != before:
             continue
         after = int(np.prod(outd[k + 1:]))
-        if span % after or outd[k] != ctx.channels(x) * (span // after):
+        if after == 0 or span % after or outd[k] != ctx.channels(x) * (span // after):
             continue
         target = [int(v) for v in np.atleast_1d(shape)]
         if target[k] == 0 and (k != x.axis or span // after != x.block):
