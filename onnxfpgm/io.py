@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import onnx
 import onnx_graphsurgeon as gs
@@ -220,18 +222,51 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         raise
 
 
+@contextmanager
+def materialized(model: onnx.ModelProto | bytes, extra_outputs: list[onnx.ValueInfoProto] | None = None
+                 ) -> Iterator[bytes | str]:
+    """The model as onnxruntime and the checker take it, with `extra_outputs` appended to its graph outputs: its
+    bytes, or for a model over 2 GB the path of a temporary copy saved with external data."""
+    extra = extra_outputs or []
+    if isinstance(model, bytes):
+        yield model + _outputs_message(extra) if extra else model
+        return
+    data = serialize(model)
+    if data is not None:
+        yield data + _outputs_message(extra) if extra else data
+        return
+    count = len(model.graph.output)
+    model.graph.output.extend(extra)
+    try:
+        with tempfile.TemporaryDirectory(prefix="onnxfpgm-") as tmp:
+            path = Path(tmp) / "model.onnx"
+            save_model(model, path, external=True)
+            yield str(path)
+    finally:
+        del model.graph.output[count:]
+
+
+def _outputs_message(outputs: list[onnx.ValueInfoProto]) -> bytes:
+    """A ModelProto holding only graph outputs. Appended to a serialized model, protobuf's merge rules add them
+    to its outputs (repeated fields concatenate), so the weights are not copied into a second ModelProto."""
+    extra = onnx.ModelProto()
+    extra.graph.output.extend(outputs)
+    return extra.SerializeToString()
+
+
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
 
 
-def save_model(model: onnx.ModelProto, path: str | os.PathLike[str], data: bytes | None = None) -> None:
-    """Save atomically; a model too large for one protobuf gets its weights in `<name>.data` beside it.
-    `data`, when given, is the model already serialized."""
+def save_model(model: onnx.ModelProto, path: str | os.PathLike[str], data: bytes | None = None,
+               external: bool = False) -> None:
+    """Save atomically; a model too large for one protobuf (or any, with `external`) gets its weights in
+    `<name>.data` beside it. `data`, when given, is the model already serialized."""
     target = Path(path)
-    data = data if data is not None else serialize(model)
-    if data is not None:
+    data = data if data is not None or external else serialize(model)
+    if data is not None and not external:
         atomic_write_bytes(target, data)
         return
     data_name = target.name + ".data"

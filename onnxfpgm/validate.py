@@ -16,6 +16,7 @@ import onnx
 import onnxruntime as ort
 
 from .errors import ValidationError
+from .io import materialized
 
 
 @dataclass(frozen=True)
@@ -49,14 +50,16 @@ def random_inputs(model: onnx.ModelProto, dims: dict[str, tuple[int, ...]], seed
     return feeds
 
 
-def session(model: onnx.ModelProto | bytes, what: str) -> ort.InferenceSession:
+def session(model: onnx.ModelProto | bytes, what: str, probes: list["Probe"] | None = None) -> ort.InferenceSession:
+    """An onnxruntime CPU session of the model, with the probes as extra outputs."""
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
-    try:
-        data = model if isinstance(model, bytes) else model.SerializeToString()
-        return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises several unrelated types
-        raise ValidationError(f"onnxruntime cannot load the {what}: {_first_line(exc)}") from None
+    extra = [onnx.helper.make_tensor_value_info(p.name, p.elem_type, None) for p in probes or []]
+    with materialized(model, extra) as source:
+        try:
+            return ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises several unrelated types
+            raise ValidationError(f"onnxruntime cannot load the {what}: {_first_line(exc)}") from None
 
 
 def run(sess: ort.InferenceSession, feeds: dict[str, np.ndarray], what: str) -> list[np.ndarray]:
@@ -80,10 +83,11 @@ def latency_ms(sess: ort.InferenceSession, feeds: dict[str, np.ndarray], runs: i
 
 def check_model(model: onnx.ModelProto | bytes, what: str = "pruned model") -> None:
     """ONNX checker, full check (strict shape inference included)."""
-    try:
-        onnx.checker.check_model(model, full_check=True)
-    except Exception as exc:
-        raise ValidationError(f"the {what} fails the ONNX checker: {_first_line(exc)}") from None
+    with materialized(model) as source:
+        try:
+            onnx.checker.check_model(source, full_check=True)
+        except Exception as exc:
+            raise ValidationError(f"the {what} fails the ONNX checker: {_first_line(exc)}") from None
 
 
 @dataclass(frozen=True)
@@ -95,16 +99,6 @@ class Probe:
     elem_type: int
     axis: int = 0
     kept: np.ndarray | None = None
-
-
-def with_outputs(model: onnx.ModelProto | bytes, probes: list[Probe]) -> bytes:
-    """The model's bytes with the probes added as graph outputs. Protobuf merges a concatenated message into the
-    first, appending repeated fields, so the weights are not copied into a second ModelProto."""
-    data = model if isinstance(model, bytes) else model.SerializeToString()
-    extra = onnx.ModelProto()
-    for p in probes:
-        extra.graph.output.append(onnx.helper.make_tensor_value_info(p.name, p.elem_type, None))
-    return data + extra.SerializeToString()
 
 
 def _compare_probes(masked: list[np.ndarray], pruned: list[np.ndarray], probes: list[Probe]) -> float:
@@ -135,8 +129,8 @@ def certify(original: onnx.ModelProto, masked: onnx.ModelProto, pruned: onnx.Mod
     check_model(pruned)
     feeds = random_inputs(original, dims, seed)
     probes = probes or []
-    s_masked = session(with_outputs(masked, probes), "masked original")
-    s_pruned = session(with_outputs(pruned, probes), "pruned model")
+    s_masked = session(masked, "masked original", probes)
+    s_pruned = session(pruned, "pruned model", probes)
     y_masked = run(s_masked, feeds, "masked original")
     y_pruned = run(s_pruned, feeds, "pruned model")
     n_out = len(original.graph.output)

@@ -163,3 +163,17 @@ def test_ctrl_c_during_a_prune_leaves_no_file(tmp_path):
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert os.listdir(out_dir) == []
+
+
+def test_models_over_the_protobuf_limit_go_through_external_data_end_to_end(tmp_path, monkeypatch):
+    """With the limit lowered, every model counts as over 2 GB: loading, validating and saving use files."""
+    path = tmp_path / "in.onnx"
+    onnx.save(small_model(), str(path), save_as_external_data=True, location="in.bin", size_threshold=0)
+    monkeypatch.setattr(fio, "EXTERNAL_DATA_THRESHOLD", 100)
+    model, data, report = onnxfpgm.api.prune_serialized(str(path), round_to=1, latency_runs=1)
+    assert data is None and report.validation.passed and report.validation.probes > 0
+    fio.save_model(model, tmp_path / "out.onnx")
+    assert sorted(os.listdir(tmp_path)) == ["in.bin", "in.onnx", "out.onnx", "out.onnx.data"]
+    monkeypatch.undo()
+    again = onnx.load(str(tmp_path / "out.onnx"))
+    onnx.checker.check_model(again, full_check=True)
