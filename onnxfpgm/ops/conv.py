@@ -5,11 +5,19 @@ from __future__ import annotations
 from ..groups import Context, Layout, Rule
 
 
-def conv(ctx: Context) -> None:
-    node = ctx.node
-    w = ctx.const_shape(node.inputs[1]) if len(node.inputs) > 1 else None
+def _weight_shape(ctx: Context) -> tuple[int, ...] | None:
+    """The constant weight's shape; a weight computed at run time blocks the node's inputs."""
+    w = ctx.const_shape(ctx.node.inputs[1]) if len(ctx.node.inputs) > 1 else None
     if w is None or len(w) < 3:
         ctx.block_inputs("weight is not a constant")
+        return None
+    return w
+
+
+def conv(ctx: Context) -> None:
+    node = ctx.node
+    w = _weight_shape(ctx)
+    if w is None:
         return
     group = int(node.attrs.get("group", 1))
     c_out, c_in = w[0], w[1] * group
@@ -35,9 +43,8 @@ def conv(ctx: Context) -> None:
 
 def conv_transpose(ctx: Context) -> None:
     node = ctx.node
-    w = ctx.const_shape(node.inputs[1]) if len(node.inputs) > 1 else None
-    if w is None or len(w) < 3:
-        ctx.block_inputs("weight is not a constant")
+    w = _weight_shape(ctx)
+    if w is None:
         return
     group = int(node.attrs.get("group", 1))
     c_in, c_out = w[0], w[1] * group

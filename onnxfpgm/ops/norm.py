@@ -5,7 +5,9 @@ from __future__ import annotations
 from ..groups import Context, Rule
 
 
-def batch_norm(ctx: Context) -> None:
+def per_channel_norm(ctx: Context) -> None:
+    """BatchNormalization (inference form) and InstanceNormalization: every input after X holds one value per
+    channel."""
     node = ctx.node
     scale = ctx.const_shape(node.inputs[1])
     if scale is None or len(scale) != 1:
@@ -20,16 +22,4 @@ def batch_norm(ctx: Context) -> None:
     ctx.set_layout(node.outputs[0], x)
 
 
-def instance_norm(ctx: Context) -> None:
-    node = ctx.node
-    scale = ctx.const_shape(node.inputs[1])
-    if scale is None or len(scale) != 1:
-        ctx.block_inputs("scale is not a constant vector")
-        return
-    x = ctx.layout_or_fixed(node.inputs[0], scale[0])
-    ctx.weight(1, 0, x, "param")
-    ctx.weight(2, 0, x, "param")
-    ctx.set_layout(node.outputs[0], x)
-
-
-RULES: dict[str, Rule] = {"BatchNormalization": batch_norm, "InstanceNormalization": instance_norm}
+RULES: dict[str, Rule] = {"BatchNormalization": per_channel_norm, "InstanceNormalization": per_channel_norm}

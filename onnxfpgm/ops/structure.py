@@ -18,10 +18,17 @@ def ints(ctx: Context, attr: str, input_index: int) -> list[int] | None:
     return []
 
 
-def passthrough(ctx: Context) -> None:
+def laid_input(ctx: Context) -> tuple[Layout, int] | None:
+    """The layout and rank of the node's first input; None when it carries no channels, or (after blocking them)
+    when its rank is unknown."""
     x = ctx.layout(ctx.node.inputs[0])
-    if x is not None:
-        ctx.set_layout(ctx.node.outputs[0], x)
+    if x is None:
+        return None
+    rank = ctx.rank(ctx.node.inputs[0])
+    if rank is None:
+        ctx.block(x, "rank is unknown")
+        return None
+    return x, rank
 
 
 def spatial_only(ctx: Context) -> None:
@@ -39,13 +46,12 @@ def spatial_only(ctx: Context) -> None:
 
 
 def pad(ctx: Context) -> None:
-    x = ctx.layout(ctx.node.inputs[0])
-    rank = ctx.rank(ctx.node.inputs[0])
-    if x is None:
+    laid = laid_input(ctx)
+    if laid is None:
         return
-    pads = ints(ctx, "pads", 1)
-    axes = ints(ctx, "axes", 3) if rank is not None else None
-    if pads is None or axes is None or rank is None:
+    x, rank = laid
+    pads, axes = ints(ctx, "pads", 1), ints(ctx, "axes", 3)
+    if pads is None or axes is None:
         ctx.block(x, "pads are not constant")
         return
     axes = [a % rank for a in axes] if axes else list(range(rank))
@@ -87,12 +93,12 @@ def resize(ctx: Context) -> None:
 
 def reduce(ctx: Context) -> None:
     node = ctx.node
-    x = ctx.layout(node.inputs[0])
-    rank = ctx.rank(node.inputs[0])
-    if x is None:
+    laid = laid_input(ctx)
+    if laid is None:
         return
+    x, rank = laid
     axes = ints(ctx, "axes", 1)
-    if axes is None or rank is None:
+    if axes is None:
         ctx.block(x, "reduction axes are not constant")
         return
     if not axes:
@@ -111,13 +117,10 @@ def reduce(ctx: Context) -> None:
 
 
 def softmax(ctx: Context) -> None:
-    x = ctx.layout(ctx.node.inputs[0])
-    rank = ctx.rank(ctx.node.inputs[0])
-    if x is None:
+    laid = laid_input(ctx)
+    if laid is None:
         return
-    if rank is None:
-        ctx.block(x, "rank is unknown")
-        return
+    x, rank = laid
     if ctx.opset < 13:  # the input is coerced to 2D at `axis`: every axis from there on is normalized together
         axis = int(ctx.node.attrs.get("axis", 1)) % rank
         if x.axis >= axis:
@@ -130,26 +133,23 @@ def softmax(ctx: Context) -> None:
 
 
 def transpose(ctx: Context) -> None:
-    x = ctx.layout(ctx.node.inputs[0])
-    rank = ctx.rank(ctx.node.inputs[0])
-    if x is None:
+    laid = laid_input(ctx)
+    if laid is None:
         return
-    if rank is None:
-        ctx.block(x, "rank is unknown")
-        return
+    x, rank = laid
     perm = [int(p) for p in ctx.node.attrs.get("perm", list(range(rank))[::-1])]
     ctx.set_layout(ctx.node.outputs[0], Layout(x.atoms, perm.index(x.axis), x.block))
 
 
 def squeeze(ctx: Context) -> None:
     node = ctx.node
-    x = ctx.layout(node.inputs[0])
-    rank = ctx.rank(node.inputs[0])
-    out_rank = ctx.rank(node.outputs[0])
-    if x is None:
+    laid = laid_input(ctx)
+    if laid is None:
         return
+    x, rank = laid
+    out_rank = ctx.rank(node.outputs[0])
     axes = ints(ctx, "axes", 1)
-    if axes is None or rank is None or out_rank is None or not axes:
+    if axes is None or out_rank is None or not axes:
         ctx.block(x, "axes are not constant")
         return
     if node.op == "Squeeze":
@@ -208,13 +208,10 @@ def concat(ctx: Context) -> None:
 
 def split(ctx: Context) -> None:
     node = ctx.node
-    x = ctx.layout(node.inputs[0])
-    rank = ctx.rank(node.inputs[0])
-    if x is None:
+    laid = laid_input(ctx)
+    if laid is None:
         return
-    if rank is None:
-        ctx.block(x, "rank is unknown")
-        return
+    x, rank = laid
     axis = int(node.attrs.get("axis", 0)) % rank
     if axis != x.axis:
         for out in node.outputs:
@@ -244,13 +241,13 @@ def split(ctx: Context) -> None:
 
 def slice_(ctx: Context) -> None:
     node = ctx.node
-    x = ctx.layout(node.inputs[0])
-    rank = ctx.rank(node.inputs[0])
-    if x is None:
+    laid = laid_input(ctx)
+    if laid is None:
         return
+    x, rank = laid
     starts, ends = ints(ctx, "starts", 1), ints(ctx, "ends", 2)
     axes, steps = ints(ctx, "axes", 3), ints(ctx, "steps", 4)
-    if starts is None or ends is None or axes is None or steps is None or rank is None:
+    if starts is None or ends is None or axes is None or steps is None:
         ctx.block(x, "slice bounds are not constant")
         return
     axes = [a % rank for a in axes] if axes else list(range(len(starts)))
@@ -325,11 +322,11 @@ RULES: dict[str, Rule] = {
 
 def layer_norm(ctx: Context) -> None:
     """LayerNormalization normalizes over axes `axis`..last: channels pass only when they lie before `axis`."""
-    x = ctx.layout(ctx.node.inputs[0])
-    rank = ctx.rank(ctx.node.inputs[0])
-    if x is None:
+    laid = laid_input(ctx)
+    if laid is None:
         return
-    if rank is None or int(ctx.node.attrs.get("axis", -1)) % rank <= x.axis:
+    x, rank = laid
+    if int(ctx.node.attrs.get("axis", -1)) % rank <= x.axis:
         ctx.block(x, "normalizes over the channel axis")
         return
     ctx.set_layout(ctx.node.outputs[0], x)
