@@ -9,7 +9,10 @@ import numpy as np
 import onnxruntime as ort
 
 
-def accuracy(path: str, holdout: Path = Path(__file__).with_name("digits_holdout.npz")) -> float:
+HOLDOUT = Path(__file__).with_name("digits_holdout.npz")
+
+
+def accuracy(path: str, holdout: Path = HOLDOUT) -> float:
     data = np.load(holdout)
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     logits = sess.run(None, {sess.get_inputs()[0].name: data["images"]})[0]
@@ -18,4 +21,4 @@ def accuracy(path: str, holdout: Path = Path(__file__).with_name("digits_holdout
 
 if __name__ == "__main__":
     for arg in sys.argv[1:]:
-        print(f"{arg}: accuracy {accuracy(arg):.4f} on {len(np.load(Path(__file__).with_name('digits_holdout.npz'))['labels'])} held-out digits")
+        print(f"{arg}: accuracy {accuracy(arg):.4f} on {len(np.load(HOLDOUT)['labels'])} held-out digits")

@@ -55,7 +55,7 @@ def main() -> None:
     model = DigitsResNet()
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
     xt, yt = torch.from_numpy(x_train), torch.from_numpy(y_train)
-    for epoch in range(30):
+    for _ in range(30):  # epochs
         model.train()
         perm = torch.randperm(len(xt))
         for i in range(0, len(xt), 64):

@@ -84,7 +84,8 @@ def _load(model_or_path: ModelInput, config: PruneConfig) -> Loaded:
     return Loaded(model, data, path, size, inputs, dims, types, graph, analyze(graph, dims))
 
 
-def inspect(model_or_path: ModelInput, input_shapes: dict[str, tuple[int, ...]] | None = None) -> tuple[ChannelGroup, ...]:
+def inspect(model_or_path: ModelInput,
+            input_shapes: dict[str, tuple[int, ...]] | None = None) -> tuple[ChannelGroup, ...]:
     """Every channel group of the model, with its producers, consumers, size, MAC count and why it is fixed."""
     config = PruneConfig(input_shapes=tuple((input_shapes or {}).items()))
     return _load(model_or_path, config).analysis.groups

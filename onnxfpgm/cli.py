@@ -96,7 +96,8 @@ def _config(ratio: float | None, criterion: str | None, distance: str | None, la
 
 def _common(func: F) -> F:
     options = [
-        click.option("--ratio", type=float, default=None, help="Share of channels removed per group [0, 1); default 0.3."),
+        click.option("--ratio", type=float, default=None,
+                     help="Share of channels removed per group [0, 1); default 0.3."),
         click.option("--criterion", type=click.Choice(CRITERIA), default=None, help="Channel score; default fpgm."),
         click.option("--distance", type=click.Choice(DISTANCES), default=None, help="FPGM distance; default l2."),
         click.option("--layer-ratio", multiple=True, metavar="PATTERN=RATIO",

@@ -48,7 +48,8 @@ class _Names:
         return name
 
 
-def _uses_by_input(analysis: Analysis, plan: PrunePlan, roles: tuple[str, ...]) -> dict[tuple[int, int], list[WeightUse]]:
+def _uses_by_input(analysis: Analysis, plan: PrunePlan,
+                   roles: tuple[str, ...]) -> dict[tuple[int, int], list[WeightUse]]:
     found: dict[tuple[int, int], list[WeightUse]] = defaultdict(list)
     for use in analysis.uses:
         if use.role in roles and _changed(use.segments, plan):

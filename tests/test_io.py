@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 import pytest
 from graphs import Builder
-from onnx import helper, numpy_helper
+from onnx import numpy_helper
 
 import onnxfpgm
 import onnxfpgm.io as fio

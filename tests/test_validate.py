@@ -4,7 +4,7 @@ import pytest
 from graphs import Builder
 
 import onnxfpgm
-from onnxfpgm.api import _load, _plan
+from onnxfpgm.api import _plan
 from onnxfpgm.config import PruneConfig
 from onnxfpgm.io import to_graph, to_model
 from onnxfpgm.surgery import apply_plan, mask_plan

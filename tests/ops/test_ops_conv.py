@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 from graphs import Builder, group_of, prune_checked, weight
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from graphs import Builder, group_of, prune_checked, weight
+from graphs import Builder, group_of, prune_checked
 
 
 def scalar(b, v):

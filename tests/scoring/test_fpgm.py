@@ -80,7 +80,7 @@ def test_min_channels_and_round_to():
 
 def test_numpy_and_torch_choose_the_same_channels_even_with_near_ties():
     rng = np.random.default_rng(7)
-    for trial in range(20):
+    for _ in range(20):
         n = int(rng.integers(8, 200))
         w = rng.standard_normal((n, int(rng.integers(4, 300)))).astype(np.float32)
         w[n // 2] = w[n // 3] * (1 + 1e-7)  # a near-duplicate pair: scores tie within float32 noise
