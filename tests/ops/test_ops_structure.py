@@ -157,3 +157,15 @@ def test_shape_of_a_channel_tensor_is_an_explicit_blocker():
     y = b.node("Gemm", [flat, b.init(b.rand(6 * 25, 4))])
     _, report = prune_checked(b.model([("x", [1, 3, 5, 5])], [b.conv(b.conv("x", 3, 4), 4, 2), y]))
     assert "reads the channel count at run time" in group_of(report, c).reason
+
+
+@pytest.mark.parametrize("opset", [13, 18])
+def test_reduce_mean_axes_as_attribute_or_input(opset):
+    b = Builder(opset=opset)
+    c = b.conv("x", 3, 6)
+    if opset >= 18:
+        r = b.node("ReduceMean", [c, b.init(np.array([2, 3], np.int64))], keepdims=1)
+    else:
+        r = b.node("ReduceMean", [c], axes=[2, 3], keepdims=1)
+    _, report = prune_checked(b.model([("x", [1, 3, 5, 5])], [b.conv(r, 6, 2, k=1)]))
+    assert group_of(report, c).channels_after == 3
