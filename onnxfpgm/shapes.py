@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import onnx
 from onnx import TensorProto
 
@@ -68,4 +69,42 @@ def infer(model: onnx.ModelProto, inputs: dict[str, tuple[int, ...]]) -> tuple[d
         dims[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim)
     for init in model.graph.initializer:
         dims[init.name] = tuple(init.dims)
+    missing = [name for node in model.graph.node for name in node.output if name and name not in dims]
+    if missing:
+        measured_dims, measured_types = _measure(model, inputs, missing)
+        dims.update(measured_dims)
+        for name, elem in measured_types.items():
+            types.setdefault(name, elem)
+    return dims, types
+
+
+def _measure(model: onnx.ModelProto, inputs: dict[str, tuple[int, ...]], names: list[str]
+             ) -> tuple[dict[str, Dims], dict[str, int]]:
+    """Shapes that static inference could not reach (data-dependent Reshapes of some exporters), read from one
+    onnxruntime run on seeded inputs of the fixed input dims. Best effort: a model that does not run gives none."""
+    import onnxruntime as ort
+
+    from .io import materialized
+    from .validate import random_inputs
+
+    extra = []
+    for name in names:
+        vi = onnx.ValueInfoProto()
+        vi.name = name
+        extra.append(vi)
+    try:
+        with materialized(model, extra) as source:
+            options = ort.SessionOptions()
+            options.log_severity_level = 4
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+            sess = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        outputs = sess.run(names, random_inputs(model, inputs, 0))
+    except Exception:  # onnxruntime raises several unrelated types; the rules block what stays unknown
+        return {}, {}
+    dims: dict[str, Dims] = {}
+    types: dict[str, int] = {}
+    for name, value in zip(names, outputs):
+        if isinstance(value, np.ndarray):
+            dims[name] = tuple(int(d) for d in value.shape)
+            types[name] = onnx.helper.np_dtype_to_tensor_dtype(value.dtype)
     return dims, types
