@@ -218,6 +218,8 @@ def prune_serialized(model_or_path: ModelInput, config: PruneConfig | None = Non
     if progress:
         progress("removing channels", 0, 1)
     pruned = to_model(apply_plan(to_graph(loaded.model), loaded.analysis, plan), loaded.model)
+    if not cfg.validate:
+        del loaded  # the original's weights are no longer needed: free them before the copy that serializing makes
     gc.collect()  # graphs are reference cycles: free the edited one (and its sliced weights) now
     if progress:
         progress("removing channels", 1, 1)
@@ -232,8 +234,6 @@ def prune_serialized(model_or_path: ModelInput, config: PruneConfig | None = Non
         if progress:
             progress("validating", 1, 1)
     else:
-        del loaded  # the original's weights are no longer needed: free them before the copy that serializing makes
-        gc.collect()
         data = serialize(pruned)
         check_model(data or pruned)
     size = len(data) if data is not None else pruned.ByteSize()

@@ -177,3 +177,10 @@ def test_models_over_the_protobuf_limit_go_through_external_data_end_to_end(tmp_
     monkeypatch.undo()
     again = onnx.load(str(tmp_path / "out.onnx"))
     onnx.checker.check_model(again, full_check=True)
+
+
+def test_unwritable_output_directory_is_refused_before_any_work(tmp_path, monkeypatch):
+    """As root every directory is writable, so the permission answer is simulated."""
+    monkeypatch.setattr(fio.os, "access", lambda path, mode: False)
+    with pytest.raises(onnxfpgm.OutputError, match="not writable"):
+        fio.check_output_path(tmp_path / "in.onnx", tmp_path / "out.onnx", force=False)

@@ -169,3 +169,22 @@ def test_reduce_mean_axes_as_attribute_or_input(opset):
         r = b.node("ReduceMean", [c], axes=[2, 3], keepdims=1)
     _, report = prune_checked(b.model([("x", [1, 3, 5, 5])], [b.conv(r, 6, 2, k=1)]))
     assert group_of(report, c).channels_after == 3
+
+
+@pytest.mark.parametrize("axis,passes", [(1, False), (3, True)])
+def test_softmax_over_channels_blocks_and_over_width_passes(axis, passes):
+    b = Builder()
+    c = b.conv("x", 3, 6)
+    y = b.conv(b.node("Softmax", [c], axis=axis), 6, 2)
+    _, report = prune_checked(b.model([("x", [1, 3, 5, 5])], [y, b.conv(b.conv("x", 3, 4), 4, 2)]))
+    assert (group_of(report, c).status == "pruned") == passes
+    if not passes:
+        assert "normalizes over the channel axis" in group_of(report, c).reason
+
+
+def test_gather_on_channels_is_a_blocker():
+    b = Builder()
+    c = b.conv("x", 3, 6)
+    g = b.node("Gather", [c, b.init(np.array([0, 2, 4], np.int64))], axis=1)
+    _, report = prune_checked(b.model([("x", [1, 3, 5, 5])], [b.conv(g, 3, 2), b.conv(b.conv("x", 3, 4), 4, 2)]))
+    assert "gathers along an axis" in group_of(report, c).reason
