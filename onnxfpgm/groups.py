@@ -141,6 +141,21 @@ class AtomTable:
 
 
 @dataclass(frozen=True)
+class Dim:
+    """An element of a shape value that copies dim `index` of a tensor laid out as `layout`."""
+
+    layout: Layout
+    index: int
+
+    @property
+    def is_channel_count(self) -> bool:
+        return self.index == self.layout.axis
+
+
+ShapeValue = tuple["Dim | int", ...]  # a tracked 1-D int tensor: each element a copied dim or a constant
+
+
+@dataclass(frozen=True)
 class WeightUse:
     """A constant input of a node whose `axis` is indexed by channels (`segments`, `block` positions each)."""
 
@@ -227,6 +242,7 @@ class Context:
         self.layouts: dict[str, Layout] = {}
         self.uses: list[tuple[int, int, int, Layout, str, int]] = []
         self.partitions: list[tuple[Layout, int, str]] = []
+        self.shape_values: dict[str, ShapeValue] = {}
         self.rewrites: list[tuple[str, int, tuple[Layout, ...], int, int, int]] = []
         self.node_index = 0
         self.node: gs.Node = gs.Node("Identity")
@@ -288,6 +304,13 @@ class Context:
     def block_inputs(self, reason: str) -> None:
         for t in self.node.inputs:
             self.block(self.layout(t), reason)
+            self.block_shape_value(t, "the channel count it reads is used")
+
+    def block_shape_value(self, tensor: gs.Tensor, reason: str) -> None:
+        """Fix the channels whose count a shape value copies."""
+        for element in self.shape_values.get(tensor.name, ()):
+            if isinstance(element, Dim) and element.is_channel_count:
+                self.block(element.layout, reason)
 
     def partition(self, layout: Layout, blocks: int) -> None:
         """The channels of `layout` must lose the same number of channels from each of `blocks` equal blocks."""
@@ -324,6 +347,7 @@ def _subgraph_inputs(node: gs.Node) -> set[str]:
 def analyze(graph: gs.Graph, dims: dict[str, Dims]) -> Analysis:
     """Walk the graph once in order and return its channel groups. The graph is not changed."""
     from .ops import RULES  # the table imports this module
+    from .ops.shape_values import SHAPE_RULES
 
     ctx = Context(graph, dims)
     labels = tuple(node_label(n, i) for i, n in enumerate(graph.nodes))
@@ -331,6 +355,13 @@ def analyze(graph: gs.Graph, dims: dict[str, Dims]) -> Analysis:
         ctx.node_index, ctx.node, ctx.label = index, node, labels[index]
         domain = node.domain or ""
         rule = RULES.get(node.op) if domain in ("", "ai.onnx") else None
+        tracked = [t for t in node.inputs if t.name in ctx.shape_values]
+        if tracked and node.op != "Reshape":
+            shape_rule = SHAPE_RULES.get(node.op)
+            if shape_rule is not None and shape_rule(ctx):
+                continue
+            for t in tracked:
+                ctx.block_shape_value(t, f"{labels[index]} ({node.op}) reads the channel count at run time")
         if rule is None:
             ctx.block_inputs("no channel rule for this op")
         else:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ..groups import Rule
-from . import conv, elementwise, linear, norm, structure
+from . import conv, elementwise, linear, norm, shape_values, structure
 
 RULES: dict[str, Rule] = {}
-for _family in (conv, linear, norm, elementwise, structure):
+for _family in (conv, linear, norm, elementwise, structure, shape_values):
     for _op, _rule in _family.RULES.items():
         assert _op not in RULES, f"two rules for {_op}"
         RULES[_op] = _rule

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..groups import Context, Layout, Rule
+from ..groups import Context, Dim, Layout, Rule
 
 
 def ints(ctx: Context, attr: str, input_index: int) -> list[int] | None:
@@ -283,11 +283,16 @@ def reshape(ctx: Context) -> None:
     x = ctx.layout(node.inputs[0])
     if x is None:
         return
-    shape = ctx.const(node.inputs[1])
+    value = ctx.const(node.inputs[1])
+    tracked = ctx.shape_values.get(node.inputs[1].name)
     in_dims, out_dims = ctx.shape(node.inputs[0]), ctx.shape(node.outputs[0])
-    if shape is None or in_dims is None or out_dims is None or None in in_dims or None in out_dims:
+    if (value is None and tracked is None) or in_dims is None or out_dims is None or None in in_dims \
+            or None in out_dims:
         ctx.block(x, "shape is not constant and static")
+        ctx.block_shape_value(node.inputs[1], "the channel count it reads is used")
         return
+    target: list[Dim | int] = list(tracked) if tracked is not None else \
+        [int(v) for v in np.atleast_1d(np.asarray(value))]
     ind = [int(d) for d in in_dims if d is not None]
     outd = [int(d) for d in out_dims if d is not None]
     before = int(np.prod(ind[:x.axis]))
@@ -298,14 +303,36 @@ def reshape(ctx: Context) -> None:
         after = int(np.prod(outd[k + 1:]))
         if after == 0 or span % after or outd[k] != ctx.channels(x) * (span // after):
             continue
-        target = [int(v) for v in np.atleast_1d(shape)]
-        if target[k] == 0 and (k != x.axis or span // after != x.block):
+        if not _target_follows(ctx, x, target, k, span // after, rewritable=tracked is None):
             break
-        if target[k] > 0:
+        entry = target[k]
+        if isinstance(entry, int) and entry > 0:
             ctx.rewrite("shape", (x,), span // after, k, 1)
         ctx.set_layout(node.outputs[0], Layout(x.atoms, k, span // after))
         return
     ctx.block(x, "reshape moves or splits the channel axis")
+    ctx.block_shape_value(node.inputs[1], "the channel count it reads is used")
+
+
+def _target_follows(ctx: Context, x: Layout, target: list[Dim | int], k: int, block: int, rewritable: bool) -> bool:
+    """Whether the target shape stays right when x's channel count changes: entry k (the new channel axis) is -1,
+    a constant that is rewritten (only when the whole shape is one constant), 0 copying the same axis, or a live
+    copy of this very channel count; no other entry copies a channel count."""
+    for i, entry in enumerate(target):
+        if i != k and isinstance(entry, Dim) and entry.is_channel_count:
+            ctx.block(entry.layout, "a reshape copies its channel count to another axis")
+            return False
+    entry = target[k]
+    if isinstance(entry, Dim):
+        roots = [ctx.atoms.find(a) for a in ctx.atoms.expand(x.atoms)]
+        same_channels = entry.is_channel_count and block == 1 and x.block == 1 and \
+            [ctx.atoms.find(a) for a in ctx.atoms.expand(entry.layout.atoms)] == roots
+        if not same_channels and entry.is_channel_count:
+            ctx.block(entry.layout, "a reshape copies its channel count to another tensor")
+        return same_channels
+    if entry > 0:
+        return rewritable
+    return entry == -1 or (k == x.axis and block == x.block)
 
 
 RULES: dict[str, Rule] = {
@@ -343,7 +370,6 @@ def blocker(reason: str) -> Rule:
 
 RULES["LayerNormalization"] = layer_norm
 RULES.update({
-    "Shape": blocker("reads the channel count at run time"),
     "Size": blocker("reads the channel count at run time"),
     "GroupNormalization": blocker("normalizes over groups of channels"),
     "LpNormalization": blocker("normalizes over an axis that may hold the channels"),

@@ -147,15 +147,38 @@ def test_layer_norm_passes_channels_only_before_its_axis(axis, passes):
     assert (group_of(report, c).status == "pruned") == passes
 
 
-def test_shape_of_a_channel_tensor_is_an_explicit_blocker():
+def test_dynamic_flatten_from_shape_of_the_batch_dim_is_followed():
+    """x.view(x.size(0), -1) in a dynamic export: Shape, Slice (or Gather + Unsqueeze), Concat with -1, Reshape."""
     b = Builder()
     c = b.conv("x", 3, 6)
     shape = b.node("Shape", [c])
-    flat = b.node("Reshape", [c, b.node("Concat", [b.node("Slice", [shape, b.init(np.array([0], np.int64)),
-                                                                      b.init(np.array([1], np.int64))]),
-                                                    b.init(np.array([-1], np.int64))], axis=0)])
+    batch = b.node("Unsqueeze", [b.node("Gather", [shape, b.init(np.array(0, np.int64))], axis=0),
+                                 b.init(np.array([0], np.int64))])
+    flat = b.node("Reshape", [c, b.node("Concat", [batch, b.init(np.array([-1], np.int64))], axis=0)])
     y = b.node("Gemm", [flat, b.init(b.rand(6 * 25, 4))])
-    _, report = prune_checked(b.model([("x", [1, 3, 5, 5])], [b.conv(b.conv("x", 3, 4), 4, 2), y]))
+    pruned, report = prune_checked(b.model([("x", [1, 3, 5, 5])], [y]))
+    assert group_of(report, c).channels_after == 3
+
+
+def test_flatten2_copying_the_live_channel_count_is_followed():
+    """x.flatten(2) in a dynamic export: Reshape(x, Concat(Shape(x)[0:2], [-1])) keeps the live channel count."""
+    b = Builder()
+    c = b.conv("x", 3, 6)
+    head = b.node("Slice", [b.node("Shape", [c]), b.init(np.array([0], np.int64)), b.init(np.array([2], np.int64))])
+    flat = b.node("Reshape", [c, b.node("Concat", [head, b.init(np.array([-1], np.int64))], axis=0)])
+    back = b.node("Reshape", [flat, b.init(np.array([1, 6, 5, 5], np.int64))])
+    _, report = prune_checked(b.model([("x", [1, 3, 5, 5])], [b.conv(back, 6, 2)]))
+    assert group_of(report, c).channels_after == 3
+
+
+def test_a_channel_count_read_at_run_time_elsewhere_blocks():
+    b = Builder()
+    c = b.conv("x", 3, 6)
+    count = b.node("Gather", [b.node("Shape", [c]), b.init(np.array([1], np.int64))], axis=0)
+    grown = b.node("Expand", [b.init(np.ones((1, 1, 1), np.float32)), b.node("Concat", [b.init(
+        np.array([1], np.int64)), count, b.init(np.array([1], np.int64))], axis=0)])
+    y = b.node("Add", [b.node("GlobalAveragePool", [c]), b.node("Unsqueeze", [grown, b.init(np.array([3], np.int64))])])
+    _, report = prune_checked(b.model([("x", [1, 3, 5, 5])], [b.conv(y, 6, 2), b.conv(b.conv("x", 3, 4), 4, 2)]))
     assert "reads the channel count at run time" in group_of(report, c).reason
 
 
