@@ -152,9 +152,10 @@ def test_ctrl_c_during_a_prune_leaves_no_file(tmp_path):
     A.export(A.resnet50(), str(path), (1, 3, 224, 224))
     out_dir = tmp_path / "out"
     out_dir.mkdir()
+    # A runner started in the background inherits SIGINT ignored; a user's terminal delivers it: restore that.
     proc = subprocess.Popen([sys.executable, "-m", "onnxfpgm", "prune", str(path), str(out_dir / "o.onnx"),
                              "--report", str(out_dir / "r.json")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(1.5)  # past the imports, inside the analysis, scoring or validation of a 100 MB model
     if proc.poll() is not None:
         pytest.skip("the prune finished before the interrupt could be sent")
