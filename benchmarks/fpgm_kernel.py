@@ -1,7 +1,8 @@
 """FPGM kernel speed: onnxfpgm's numpy and torch-CPU kernels against torch.ao.pruning's FPGMPruner.
 
-Prints, for each weight shape, the best time of each kernel over repeated runs, the ratio torch.ao / ours, the largest relative
-score difference, and whether the selections at ratio 0.3 agree. Run: python benchmarks/fpgm_kernel.py
+Prints, for each weight shape, the best time of each kernel over repeated runs, the ratio torch.ao / ours, the
+largest relative score difference, and whether the selections at ratio 0.3 agree.
+Run: python benchmarks/fpgm_kernel.py
 """
 
 from __future__ import annotations

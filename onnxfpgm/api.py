@@ -23,7 +23,7 @@ from .plan import PrunePlan, group_filters, make_plan
 from .report import PruneReport, Totals, group_reports, layer_reports, mac_count, param_count
 from .scoring import Backend, channel_scores, resolve_backend
 from .shapes import Dims, infer, input_dims
-from .surgery import apply_plan, mask_plan, positions
+from .surgery import apply_plan, changed, mask_plan, positions
 from .validate import Probe, certify, check_model
 
 ModelInput = str | os.PathLike[str] | onnx.ModelProto
@@ -131,7 +131,7 @@ def _probes(loaded: Loaded, plan: PrunePlan) -> list[Probe]:
             segments = analysis.tensor_segments.get(name)
             if segments is None and index not in weighted:
                 continue
-            if segments is not None and any(len(plan.kept(g)) != n for g, n in segments):
+            if segments is not None and changed(segments, plan):
                 axis, block = analysis.tensor_axes[name]
                 probes.append(Probe(name, loaded.types[name], axis, positions(segments, block, plan)))
             else:

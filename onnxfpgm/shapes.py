@@ -24,13 +24,9 @@ def input_dims(model: onnx.ModelProto, overrides: dict[str, tuple[int, ...]]) ->
     return out
 
 
-def infer_dims(model: onnx.ModelProto, inputs: dict[str, tuple[int, ...]]) -> dict[str, Dims]:
-    """Shape of every tensor that inference can reach, with graph inputs fixed to `inputs`."""
-    return infer(model, inputs)[0]
-
-
 def infer(model: onnx.ModelProto, inputs: dict[str, tuple[int, ...]]) -> tuple[dict[str, Dims], dict[str, int]]:
-    """Shapes and element types (TensorProto enums) of every tensor that inference can reach."""
+    """Shapes and element types (TensorProto enums) of every tensor that inference can reach, with graph inputs
+    fixed to `inputs`."""
     skeleton = onnx.ModelProto()
     skeleton.ir_version = max(model.ir_version, 4)
     skeleton.opset_import.extend(model.opset_import)

@@ -31,7 +31,8 @@ def kept_count(segments: Segments, plan: PrunePlan) -> int:
     return sum(len(plan.kept(g)) for g, _ in segments)
 
 
-def _changed(segments: Segments, plan: PrunePlan) -> bool:
+def changed(segments: Segments, plan: PrunePlan) -> bool:
+    """Whether the plan removes any channel from a tensor laid out as `segments`."""
     return any(len(plan.kept(g)) != n for g, n in segments)
 
 
@@ -52,7 +53,7 @@ def _uses_by_input(analysis: Analysis, plan: PrunePlan,
                    roles: tuple[str, ...]) -> dict[tuple[int, int], list[WeightUse]]:
     found: dict[tuple[int, int], list[WeightUse]] = defaultdict(list)
     for use in analysis.uses:
-        if use.role in roles and _changed(use.segments, plan):
+        if use.role in roles and changed(use.segments, plan):
             found[(use.node, use.input)].append(use)
     return found
 
@@ -69,7 +70,7 @@ def apply_plan(graph: gs.Graph, analysis: Analysis, plan: PrunePlan) -> gs.Graph
             value = _take(value, use, positions(use.segments, use.block, plan))
         nodes[n].inputs[i] = gs.Constant(names.fresh(tensor.name), np.ascontiguousarray(value))
     for rw in analysis.rewrites:
-        if not any(_changed(s, plan) for s in rw.segments):
+        if not any(changed(s, plan) for s in rw.segments):
             continue
         node = nodes[rw.node]
         if rw.kind == "group":
@@ -135,7 +136,7 @@ def _forget_stale_shapes(graph: gs.Graph, analysis: Analysis, plan: PrunePlan) -
     outputs = {t.name for t in graph.outputs}
     for name, tensor in graph.tensors().items():
         segments = analysis.tensor_segments.get(name)
-        if segments and name not in outputs and isinstance(tensor, gs.Variable) and _changed(segments, plan):
+        if segments and name not in outputs and isinstance(tensor, gs.Variable) and changed(segments, plan):
             tensor.shape = None
 
 
