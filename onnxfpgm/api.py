@@ -217,7 +217,7 @@ def prune_serialized(model_or_path: ModelInput, config: PruneConfig | None = Non
     report = _report(loaded, plan, cfg, backend, started)
     if progress:
         progress("removing channels", 0, 1)
-    pruned = to_model(apply_plan(to_graph(loaded.model), loaded.analysis, plan), loaded.model)
+    pruned = to_model(apply_plan(to_graph(loaded.model), loaded.analysis, plan), loaded.model, consume=True)
     if not cfg.validate:
         del loaded  # the original's weights are no longer needed: free them before the copy that serializing makes
     gc.collect()  # graphs are reference cycles: free the edited one (and its sliced weights) now

@@ -12,11 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import onnx
 import onnx_graphsurgeon as gs
 from google.protobuf.message import DecodeError
 from onnx_graphsurgeon.exporters.onnx_exporter import OnnxExporter
-from onnx_graphsurgeon.ir.tensor import SparseValues
+from onnx_graphsurgeon.ir.tensor import LazyValues, SparseValues
 from onnx.external_data_helper import ExternalDataInfo, load_external_data_for_model, uses_external_data
 
 from .errors import InputError, OutputError, UnsupportedModelError, UsageError
@@ -299,11 +300,12 @@ def to_graph(model: onnx.ModelProto) -> gs.Graph:
     return gs.import_onnx(model)
 
 
-def to_model(graph: gs.Graph, like: onnx.ModelProto) -> onnx.ModelProto:
+def to_model(graph: gs.Graph, like: onnx.ModelProto, consume: bool = False) -> onnx.ModelProto:
     """Export a graph into a new model that keeps the model-level fields of `like`.
 
     Nodes, tensors and value infos are converted by onnx-graphsurgeon's exporter; they are copied one by one into
     the new model rather than through `make_graph` and `make_model`, which keep two copies of every weight alive.
+    With `consume`, each weight the graph holds as an array is released once copied (the graph is spent).
     """
     model = onnx.ModelProto()
     for field in ("ir_version", "producer_name", "producer_version", "domain", "model_version", "doc_string"):
@@ -326,6 +328,8 @@ def to_model(graph: gs.Graph, like: onnx.ModelProto) -> onnx.ModelProto:
                 out.sparse_initializer.add().CopyFrom(OnnxExporter.export_sparse_tensor_proto(tensor))
             else:
                 out.initializer.add().CopyFrom(OnnxExporter.export_tensor_proto(tensor))
+                if consume and not isinstance(tensor._values, LazyValues):
+                    tensor.values = np.zeros(0, dtype=tensor.dtype)
         elif name not in boundary and (tensor.dtype is not None or tensor.shape is not None):
             out.value_info.add().CopyFrom(OnnxExporter.export_value_info_proto(tensor, do_type_check=False))
     return model

@@ -1,8 +1,9 @@
 """Channel scores (FPGM, L1, L2) and the selection of channels to remove, identical on every backend.
 
 The fast kernels run in float32 BLAS (numpy) or torch. Their rounding differs, so the selection does not trust them
-near the cut: every channel whose fast score lies within a small band of the cut is scored again exactly, in float64
-by the same numpy code on every backend, and ranked by (exact score, channel index).
+near the cut: every channel whose fast score lies within a small band of the cut is scored again from direct
+differences (no Gram-matrix cancellation), summed in float64 by the same numpy code on every backend, and ranked
+by (that score, channel index).
 """
 
 from __future__ import annotations

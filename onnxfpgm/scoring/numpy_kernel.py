@@ -29,16 +29,16 @@ def fpgm(filters: np.ndarray, distance: str) -> np.ndarray:
 
 
 def exact_fpgm_rows(filters: np.ndarray, rows: np.ndarray, distance: str) -> np.ndarray:
-    """The same sums for the chosen rows only: direct differences (no Gram matrix, so no cancellation), summed in
-    float64, row by row, by this one function on every backend, so that every backend ranks them alike."""
-    w = np.asarray(filters)
+    """The same sums for the chosen rows only, from direct differences (no Gram matrix, so no cancellation) and
+    summed in float64, row by row, by this one function on every backend, so that every backend ranks them alike."""
+    w = np.asarray(filters, dtype=np.float32)
     out = np.empty(len(rows), dtype=np.float64)
     for k, r in enumerate(rows):
         diff = w - w[r]
         if distance == "l2":
-            out[k] = np.sqrt(np.einsum("ij,ij->i", diff, diff, dtype=np.float64)).sum()
+            out[k] = np.sqrt(np.einsum("ij,ij->i", diff, diff).astype(np.float64)).sum()
         else:
-            out[k] = np.abs(diff).sum(dtype=np.float64)
+            out[k] = np.abs(diff).sum(axis=1).astype(np.float64).sum()
     return out
 
 
