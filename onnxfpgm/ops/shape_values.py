@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..groups import Context, Dim, Rule, ShapeValue
+from .structure import ints
 
 
 def _elements(ctx: Context, index: int) -> ShapeValue | None:
@@ -23,13 +24,6 @@ def _elements(ctx: Context, index: int) -> ShapeValue | None:
     if value is None or not np.issubdtype(value.dtype, np.integer) or value.ndim > 1:
         return None
     return tuple(int(v) for v in np.atleast_1d(value))
-
-
-def _consts(ctx: Context, index: int) -> list[int] | None:
-    if index >= len(ctx.node.inputs) or not ctx.node.inputs[index].name:
-        return []
-    value = ctx.const(ctx.node.inputs[index])
-    return None if value is None else [int(v) for v in np.atleast_1d(value)]
 
 
 def shape(ctx: Context) -> None:
@@ -47,7 +41,7 @@ def shape(ctx: Context) -> None:
 
 
 def gather(ctx: Context) -> bool:
-    data, indices = _elements(ctx, 0), _consts(ctx, 1)
+    data, indices = _elements(ctx, 0), ints(ctx, "indices", 1)
     if data is None or indices is None or int(ctx.node.attrs.get("axis", 0)) != 0:
         return False
     ctx.shape_values[ctx.node.outputs[0].name] = tuple(data[i] for i in indices)
@@ -56,8 +50,9 @@ def gather(ctx: Context) -> bool:
 
 def slice_(ctx: Context) -> bool:
     data = _elements(ctx, 0)
-    starts, ends, axes, steps = (_consts(ctx, 1), _consts(ctx, 2), _consts(ctx, 3), _consts(ctx, 4))
-    if data is None or starts is None or ends is None or axes not in ([], [0]) or steps not in ([], [1]):
+    starts, ends = ints(ctx, "starts", 1), ints(ctx, "ends", 2)
+    axes, steps = ints(ctx, "axes", 3), ints(ctx, "steps", 4)
+    if data is None or not starts or not ends or axes not in ([], [0]) or steps not in ([], [1]):
         return False
     ctx.shape_values[ctx.node.outputs[0].name] = tuple(data[slice(starts[0], ends[0])])
     return True
