@@ -20,7 +20,7 @@ from .errors import NothingToPruneError, UsageError
 from .groups import Analysis, ChannelGroup, analyze
 from .io import check_input_model, read_model, serialize, to_graph, to_model
 from .plan import PrunePlan, group_filters, make_plan
-from .report import PruneReport, Totals, group_reports, layer_reports, mac_count, param_count
+from .report import PruneReport, Totals, group_reports, layer_reports, param_count
 from .scoring import Backend, channel_scores, resolve_backend
 from .shapes import Dims, infer, input_dims
 from .surgery import apply_plan, changed, mask_plan, positions
@@ -165,7 +165,7 @@ def _report(loaded: Loaded, plan: PrunePlan, cfg: PruneConfig, backend: str, sta
     """The report of a dry run; `prune` completes it with the pruned model's figures."""
     groups = group_reports(loaded.analysis, plan)
     layers = layer_reports(loaded.graph, loaded.analysis, plan)
-    macs_before = mac_count(loaded.graph, loaded.dims)
+    macs_before = sum(loaded.analysis.node_macs)
     params = param_count(loaded.model)
     totals = Totals(
         params_before=params, params_after=params,

@@ -349,6 +349,8 @@ def analyze(graph: gs.Graph, dims: dict[str, Dims]) -> Analysis:
     from .ops import RULES  # the table imports this module
     from .ops.shape_values import SHAPE_RULES
 
+    if not any(n.op in ("Conv", "ConvTranspose") for n in graph.nodes):
+        raise UnsupportedModelError("the model has no Conv or ConvTranspose node to prune")
     ctx = Context(graph, dims)
     labels = tuple(node_label(n, i) for i, n in enumerate(graph.nodes))
     for index, node in enumerate(graph.nodes):
@@ -430,8 +432,6 @@ def _resolve(ctx: Context, labels: tuple[str, ...]) -> Analysis:
         channels = atoms.length[roots[gid]]
         groups.append(ChannelGroup(gid, channels, names["producer"], names["consumer"], names["param"],
                                    members, tensors, fixed, macs, blocks.get(gid, 1)))
-    if not any(n.op in ("Conv", "ConvTranspose") for n in ctx.graph.nodes):
-        raise UnsupportedModelError("the model has no Conv or ConvTranspose node to prune")
     axes = {name: (lay.axis, lay.block) for name, lay in ctx.layouts.items()}
     return Analysis(tuple(groups), uses, rewrites, tensor_segments, axes, labels, node_macs, ctx.dims)
 

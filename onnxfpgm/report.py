@@ -12,9 +12,8 @@ import onnx
 import onnx_graphsurgeon as gs
 
 from .constants import constant_shape
-from .groups import Analysis, node_mac_count
+from .groups import Analysis
 from .plan import PrunePlan
-from .shapes import Dims
 from .validate import ValidationResult
 
 SCHEMA = "onnxfpgm.report/1"
@@ -29,10 +28,6 @@ def param_count(model: onnx.ModelProto) -> int:
                 if attr.type == onnx.AttributeProto.TENSOR:
                     total += int(np.prod(attr.t.dims))
     return total
-
-
-def mac_count(graph: gs.Graph, dims: dict[str, Dims]) -> int:
-    return sum(node_mac_count(n, dims) for n in graph.nodes)
 
 
 @dataclass(frozen=True)
