@@ -283,10 +283,15 @@ class Context:
         return Layout((self.atoms.new(channels, [f"{self.label} ({self.node.op}): {reason}"]),), axis)
 
     def layout_or_fixed(self, tensor: gs.Tensor, channels: int, axis: int = 1) -> Layout:
-        """The tensor's layout, or a fixed one when its channels come from outside the tracked ops."""
+        """The tensor's layout, or a fixed one when its channels come from outside the tracked ops. Tracked channels
+        that do not lie one position each on `axis` (a Conv reading a channels-last tensor) are fixed as well, and
+        so is the node's own view of that axis."""
         found = self.layout(tensor)
-        if found is not None:
+        if found is not None and found.axis == axis and found.block == 1 and self.channels(found) == channels:
             return found
+        if found is not None:
+            self.block(found, f"channels are not on axis {axis}, one position each")
+            return self.fixed_layout(channels, axis, f"axis {axis} does not hold the tracked channels")
         source = "a graph input" if tensor in self.graph.inputs else "an op without a channel rule"
         layout = Layout((self.atoms.new(channels, [f"{self.label}: channels come from {source}"]),), axis)
         self.set_layout(tensor, layout)

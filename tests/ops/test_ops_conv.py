@@ -77,3 +77,17 @@ def test_weights_as_constant_nodes_and_shared_initializer():
     assert weight(pruned, y1).shape == weight(pruned, y2).shape == (4, 4, 3, 3)
     assert weight(pruned, z).shape == (4, 4, 1, 1)
     assert not any(n.op_type == "Constant" for n in pruned.graph.node)  # the replaced Constant node is gone
+
+
+@pytest.mark.parametrize("reader", ["Conv", "BatchNormalization"])
+def test_conv_or_batchnorm_reading_a_channels_last_tensor_fixes_the_group(reader):
+    # A square feature map transposed to NHWC puts H on axis 1 with as many entries as the tracked channels: the
+    # reader's axis 1 is not the group's channel axis, so the group is fixed rather than sliced on the wrong axis.
+    b = Builder()
+    c1 = b.conv("x", 3, 8)
+    t = b.node("Transpose", [b.node("Relu", [c1])], perm=[0, 2, 3, 1])
+    r = b.conv(t, 8, 4) if reader == "Conv" else b.bn(t, 8)
+    keep = b.conv("x", 3, 6)  # something left to prune
+    _, report = prune_checked(b.model([("x", [1, 3, 8, 8])], [b.node("Relu", [r]), b.conv(keep, 6, 2)]))
+    assert "channels are not on axis 1" in group_of(report, c1).reason
+    assert group_of(report, keep).channels_after == 3
