@@ -132,8 +132,8 @@ def _probes(loaded: Loaded, plan: PrunePlan) -> list[Probe]:
             if segments is None and index not in weighted:
                 continue
             if segments is not None and changed(segments, plan):
-                axis, block = analysis.tensor_axes[name]
-                probes.append(Probe(name, loaded.types[name], axis, positions(segments, block, plan)))
+                axis, block, repeat = analysis.tensor_axes[name]
+                probes.append(Probe(name, loaded.types[name], axis, positions(segments, block, plan, repeat)))
             else:
                 probes.append(Probe(name, loaded.types[name]))
     return probes

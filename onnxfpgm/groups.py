@@ -1,7 +1,8 @@
 """Graph -> channel groups: pure analysis, the graph is never changed.
 
 Every activation tensor that carries channels gets a *layout*: the channel axis, how many positions each channel
-spans on it (`block`, >1 after a Flatten), and a sequence of *atoms*. An atom is a run of channels; a union-find over
+spans on it (`block`, >1 after a Flatten), how many times the whole run of channels repeats along it (`repeat`, >1
+after a channels-last Flatten: NHWC features are h, w, c with c fastest), and a sequence of *atoms*. An atom is a run of channels; a union-find over
 atoms records that two runs are the same channels (a residual Add, a depthwise Conv, a pass-through op). A Split
 that cuts inside an atom refines its whole class into two. After the walk, each union-find class of atoms is one
 channel group: the unit that is scored, planned and cut.
@@ -25,11 +26,19 @@ Segments = tuple[tuple[int, int], ...]  # (group id, channels) in tensor order
 
 @dataclass(frozen=True)
 class Layout:
-    """Channels of one tensor: atoms in order along `axis`, each channel spanning `block` positions."""
+    """Channels of one tensor: atoms in order along `axis`, each channel spanning `block` positions; the run of all
+    channels is laid `repeat` times one after the other, so channel c of C holds positions
+    r * C * block + c * block + j for r < repeat and j < block."""
 
     atoms: tuple[int, ...]
     axis: int
     block: int = 1
+    repeat: int = 1
+
+    @property
+    def plain(self) -> bool:
+        """One position per channel, the run laid once: what a Conv, a norm or a pool reads on its channel axis."""
+        return self.block == 1 and self.repeat == 1
 
 
 class AtomTable:
@@ -166,6 +175,7 @@ class WeightUse:
     block: int
     role: str  # "producer" | "consumer" | "param"
     groups: int = 1  # a grouped Conv's weight: `axis` holds one block of input channels per group of rows
+    repeat: int = 1
 
 
 @dataclass(frozen=True)
@@ -209,7 +219,7 @@ class Analysis:
     uses: tuple[WeightUse, ...]
     rewrites: tuple[Rewrite, ...]
     tensor_segments: dict[str, Segments]
-    tensor_axes: dict[str, tuple[int, int]]  # channel axis and block of every tensor in tensor_segments
+    tensor_axes: dict[str, tuple[int, int, int]]  # channel axis, block and repeat of every tensor in tensor_segments
     node_names: tuple[str, ...]
     node_macs: tuple[int, ...]
     dims: dict[str, Dims] = field(repr=False)
@@ -257,6 +267,10 @@ class Context:
     def channels(self, layout: Layout) -> int:
         return sum(self.atoms.length[a] for a in layout.atoms)
 
+    def width(self, layout: Layout) -> int:
+        """The length of the channel axis: every channel's positions in every repeat."""
+        return self.channels(layout) * layout.block * layout.repeat
+
     def rank(self, tensor: gs.Tensor) -> int | None:
         d = self.dims.get(tensor.name)
         return None if d is None else len(d)
@@ -287,12 +301,13 @@ class Context:
         that do not lie one position each on `axis` (a Conv reading a channels-last tensor) are fixed as well, and
         so is the node's own view of that axis."""
         found = self.layout(tensor)
-        if found is not None and found.axis == axis and found.block == 1 and self.channels(found) == channels:
+        if found is not None and found.axis == axis and found.plain and self.channels(found) == channels:
             return found
         if found is not None:
             self.block(found, f"channels are not on axis {axis}, one position each")
             return self.fixed_layout(channels, axis, f"axis {axis} does not hold the tracked channels")
-        source = "a graph input" if tensor in self.graph.inputs else "an op without a channel rule"
+        source = "a graph input" if tensor in self.graph.inputs or not tensor.inputs else \
+            f"a {tensor.inputs[0].op} node with no tracked channels"
         layout = Layout((self.atoms.new(channels, [f"{self.label}: channels come from {source}"]),), axis)
         self.set_layout(tensor, layout)
         return layout
@@ -397,12 +412,12 @@ def _resolve(ctx: Context, labels: tuple[str, ...]) -> Analysis:
             out.append((gid, atoms.length[leaf]))
         return tuple(out)
 
-    uses = tuple(WeightUse(n, i, axis, segments(lay), lay.block, role, groups)
+    uses = tuple(WeightUse(n, i, axis, segments(lay), lay.block, role, groups, lay.repeat)
                  for n, i, axis, lay, role, groups in ctx.uses)
     blocks: dict[int, int] = {}
     for layout, count, label in ctx.partitions:
         segs = segments(layout)
-        if len(segs) != 1 or layout.block != 1:
+        if len(segs) != 1 or not layout.plain:
             for leaf in atoms.expand(layout.atoms):
                 atoms.fix(leaf, f"{label} (Conv): a grouped convolution reads channels from several groups")
             continue
@@ -437,7 +452,7 @@ def _resolve(ctx: Context, labels: tuple[str, ...]) -> Analysis:
         channels = atoms.length[roots[gid]]
         groups.append(ChannelGroup(gid, channels, names["producer"], names["consumer"], names["param"],
                                    members, tensors, fixed, macs, blocks.get(gid, 1)))
-    axes = {name: (lay.axis, lay.block) for name, lay in ctx.layouts.items()}
+    axes = {name: (lay.axis, lay.block, lay.repeat) for name, lay in ctx.layouts.items()}
     return Analysis(tuple(groups), uses, rewrites, tensor_segments, axes, labels, node_macs, ctx.dims)
 
 

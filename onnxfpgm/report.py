@@ -129,7 +129,7 @@ def layer_reports(graph: gs.Graph, analysis: Analysis, plan: PrunePlan) -> tuple
         kept_out: tuple[int, ...] | None = None
         for use in analysis.uses:
             if use.node == i and use.input == 1:
-                kept = positions(use.segments, use.block, plan)
+                kept = positions(use.segments, use.block, plan, use.repeat)
                 kept_by_axis[use.axis] = len(kept) // use.groups
                 if use.axis == out_axis:
                     kept_out = tuple(int(k) for k in kept)

@@ -16,15 +16,19 @@ from .groups import Analysis, Segments, WeightUse
 from .plan import PrunePlan
 
 
-def positions(segments: Segments, block: int, plan: PrunePlan) -> np.ndarray:
-    """Kept positions along an axis laid out as `segments`, each channel spanning `block` positions."""
+def positions(segments: Segments, block: int, plan: PrunePlan, repeat: int = 1) -> np.ndarray:
+    """Kept positions along an axis laid out as `segments`, each channel spanning `block` positions, the whole run
+    laid `repeat` times."""
     out: list[np.ndarray] = []
     offset = 0
     for group, channels in segments:
         kept = np.asarray(plan.kept(group), dtype=np.int64) + offset
         out.append((kept[:, None] * block + np.arange(block)[None, :]).reshape(-1))
         offset += channels
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+    once = np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+    if repeat == 1:
+        return once
+    return (np.arange(repeat, dtype=np.int64)[:, None] * (offset * block) + once[None, :]).reshape(-1)
 
 
 def kept_count(segments: Segments, plan: PrunePlan) -> int:
@@ -67,7 +71,7 @@ def apply_plan(graph: gs.Graph, analysis: Analysis, plan: PrunePlan) -> gs.Graph
         value = constant_value(tensor)
         assert value is not None
         for use in uses:
-            value = _take(value, use, positions(use.segments, use.block, plan))
+            value = _take(value, use, positions(use.segments, use.block, plan, use.repeat))
         nodes[n].inputs[i] = gs.Constant(names.fresh(tensor.name), np.ascontiguousarray(value))
     for rw in analysis.rewrites:
         if not any(changed(s, plan) for s in rw.segments):
@@ -105,7 +109,7 @@ def mask_plan(graph: gs.Graph, analysis: Analysis, plan: PrunePlan) -> gs.Graph:
         value = np.array(constant_value(tensor), copy=True)
         for use in uses:
             keep = np.zeros(value.shape[use.axis] * use.groups, dtype=bool)
-            keep[positions(use.segments, use.block, plan)] = True
+            keep[positions(use.segments, use.block, plan, use.repeat)] = True
             if use.groups == 1:
                 shape = [1] * value.ndim
                 shape[use.axis] = -1

@@ -50,18 +50,18 @@ def nary(ctx: Context) -> None:
             ctx.block(lay, "tensor ranks are unknown")
         return
     axes = {lay.axis + out_rank - ranks[i] for i, lay in activations}
-    blocks = {lay.block for _, lay in activations}
-    if len(axes) != 1 or len(blocks) != 1:
+    spreads = {(lay.block, lay.repeat) for _, lay in activations}
+    if len(axes) != 1 or len(spreads) != 1:
         for _, lay in activations:
             ctx.block(lay, "operands carry channels on different axes")
         return
-    axis, block = axes.pop(), blocks.pop()
+    axis, (block, repeat) = axes.pop(), spreads.pop()
     widest = max(ctx.channels(lay) for _, lay in activations)
     main = next(lay for _, lay in activations if ctx.channels(lay) == widest)
     for _, lay in activations:
         if ctx.channels(lay) == widest:
             ctx.couple(main, lay)
-        elif ctx.channels(lay) == 1 and block == 1:
+        elif ctx.channels(lay) == 1 and block == repeat == 1:
             ctx.block(lay, "broadcast along the channel axis")
         else:
             ctx.block(lay, "operands have different channel counts")
@@ -72,11 +72,11 @@ def nary(ctx: Context) -> None:
         dims = shape if shape is not None else ctx.shape(node.inputs[i])
         if pos < 0 or (dims is not None and dims[pos] == 1):
             continue
-        if shape is not None and dims is not None and dims[pos] == widest * block:
+        if shape is not None and dims is not None and dims[pos] == widest * block * repeat:
             ctx.weight(i, pos, main, "param")
         else:
             ctx.block(main, f"input {i} is not a constant broadcast along channels")
-    ctx.set_layout(node.outputs[0], Layout(main.atoms, axis, block))
+    ctx.set_layout(node.outputs[0], Layout(main.atoms, axis, block, repeat))
 
 
 RULES: dict[str, Rule] = {op: unary for op in UNARY}

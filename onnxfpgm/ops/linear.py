@@ -18,7 +18,7 @@ def gemm(ctx: Context) -> None:
     trans_b = int(node.attrs.get("transB", 0))
     k_axis, n_axis = (1, 0) if trans_b else (0, 1)
     k, n = w[k_axis], w[n_axis]
-    if a is not None and (a.axis != 1 or ctx.channels(a) * a.block != k):
+    if a is not None and (a.axis != 1 or ctx.width(a) != k):
         ctx.block(a, "features do not line up with the weight")
         a = None
     if a is None:
@@ -44,7 +44,7 @@ def matmul(ctx: Context) -> None:
         ctx.block_inputs("not an activation times a constant matrix")
         return
     k, n = w
-    if a is not None and (a.axis != rank - 1 or ctx.channels(a) * a.block != k):
+    if a is not None and (a.axis != rank - 1 or ctx.width(a) != k):
         ctx.block(a, "features are not on the last axis")
         a = None
     if a is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..groups import Context, Dim, Layout, Rule
@@ -36,7 +38,7 @@ def spatial_only(ctx: Context) -> None:
     x = ctx.layout(ctx.node.inputs[0])
     if x is None:
         return
-    if x.axis != 1 or x.block != 1:
+    if x.axis != 1 or not x.plain:
         ctx.block(x, "channels are not on axis 1")
         return
     if len(ctx.node.outputs) > 1 and ctx.node.outputs[1].outputs:
@@ -84,10 +86,10 @@ def resize(ctx: Context) -> None:
     if sizes is None or "axes" in node.attrs or np.size(sizes) <= x.axis:
         ctx.block(x, "output sizes are not constant")
         return
-    if int(np.atleast_1d(sizes)[x.axis]) != ctx.channels(x) * x.block:
+    if int(np.atleast_1d(sizes)[x.axis]) != ctx.width(x):
         ctx.block(x, "resizes the channel axis")
         return
-    ctx.rewrite("shape", (x,), x.block, x.axis, 3)
+    ctx.rewrite("shape", (x,), x.block * x.repeat, x.axis, 3)
     ctx.set_layout(node.outputs[0], x)
 
 
@@ -113,7 +115,7 @@ def reduce(ctx: Context) -> None:
         return
     keep = int(node.attrs.get("keepdims", 1))
     axis = x.axis if keep else x.axis - sum(a < x.axis for a in axes)
-    ctx.set_layout(node.outputs[0], Layout(x.atoms, axis, x.block))
+    ctx.set_layout(node.outputs[0], replace(x, axis=axis))
 
 
 def softmax(ctx: Context) -> None:
@@ -138,7 +140,7 @@ def transpose(ctx: Context) -> None:
         return
     x, rank = laid
     perm = [int(p) for p in ctx.node.attrs.get("perm", list(range(rank))[::-1])]
-    ctx.set_layout(ctx.node.outputs[0], Layout(x.atoms, perm.index(x.axis), x.block))
+    ctx.set_layout(ctx.node.outputs[0], replace(x, axis=perm.index(x.axis)))
 
 
 def squeeze(ctx: Context) -> None:
@@ -164,7 +166,7 @@ def squeeze(ctx: Context) -> None:
         for a in axes:
             if a <= axis:
                 axis += 1
-    ctx.set_layout(node.outputs[0], Layout(x.atoms, axis, x.block))
+    ctx.set_layout(node.outputs[0], replace(x, axis=axis))
 
 
 def concat(ctx: Context) -> None:
@@ -179,7 +181,7 @@ def concat(ctx: Context) -> None:
         return
     axis = int(node.attrs.get("axis", 1)) % rank
     known = [lay for lay in layouts if lay is not None]
-    if all(lay.axis == axis for lay in known) and len({lay.block for lay in known}) == 1:
+    if all(lay.axis == axis and lay.repeat == 1 for lay in known) and len({lay.block for lay in known}) == 1:
         block = known[0].block
         atoms: list[int] = []
         for t, lay in zip(node.inputs, layouts):
@@ -197,7 +199,7 @@ def concat(ctx: Context) -> None:
     if all(lay is not None and lay.axis != axis for lay in layouts) and len({lay.axis for lay in known}) == 1:
         first = known[0]
         for lay in known[1:]:
-            if ctx.channels(lay) != ctx.channels(first) or lay.block != first.block:
+            if ctx.channels(lay) != ctx.channels(first) or (lay.block, lay.repeat) != (first.block, first.repeat):
                 ctx.block_inputs("inputs have different channels")
                 return
             ctx.couple(first, lay)
@@ -218,10 +220,13 @@ def split(ctx: Context) -> None:
             ctx.set_layout(out, x)
         return
     sizes = ints(ctx, "split", 1)
-    total = ctx.channels(x) * x.block
+    total = ctx.width(x)
     n_out = len(node.outputs)
     if sizes is None:
         ctx.block(x, "split sizes are not constant")
+        return
+    if x.repeat != 1:
+        ctx.block(x, "splits channels laid channels-last")
         return
     if not sizes:
         chunk = -(-total // n_out)
@@ -253,13 +258,21 @@ def slice_(ctx: Context) -> None:
     axes = [a % rank for a in axes] if axes else list(range(len(starts)))
     if x.axis in axes:
         i = axes.index(x.axis)
-        total = ctx.channels(x) * x.block
+        total = ctx.width(x)
         step = steps[i] if steps else 1
         start = starts[i] + total if starts[i] < 0 else starts[i]
         if step != 1 or start > 0 or ends[i] < total:
             ctx.block(x, "takes part of the channel axis")
             return
     ctx.set_layout(node.outputs[0], x)
+
+
+def merged(x: Layout, dims: list[int], start: int, end: int) -> Layout:
+    """The layout after axes start..end-1 (x's channel axis among them) merge into one axis at `start`: the axes
+    after the channel axis widen each channel's block, the axes before it repeat the run of channels."""
+    inner = int(np.prod(dims[x.axis + 1:end]))
+    outer = int(np.prod(dims[start:x.axis]))
+    return Layout(x.atoms, start, x.block * inner, x.repeat * outer)
 
 
 def flatten(ctx: Context) -> None:
@@ -270,15 +283,16 @@ def flatten(ctx: Context) -> None:
     if dims is None or any(d is None for d in dims):
         ctx.block(x, "input shape is not static")
         return
-    axis = int(ctx.node.attrs.get("axis", 1)) % max(len(dims), 1)
-    if axis > x.axis or any(d != 1 for d in dims[axis:x.axis]):
-        ctx.block(x, "channels are merged with a leading axis")
-        return
-    inner = int(np.prod([int(d) for d in dims[x.axis + 1:] if d is not None]))
-    ctx.set_layout(ctx.node.outputs[0], Layout(x.atoms, 1, x.block * inner))
+    sizes = [int(d) for d in dims if d is not None]
+    axis = int(ctx.node.attrs.get("axis", 1)) % max(len(sizes), 1)
+    out = merged(x, sizes, 0, axis) if x.axis < axis else replace(merged(x, sizes, axis, len(sizes)), axis=1)
+    ctx.set_layout(ctx.node.outputs[0], out)
 
 
 def reshape(ctx: Context) -> None:
+    """Output axis k holds the channels when the positions after it fit inside one channel's positions of the
+    flattened tail (`span`) and axis k with them covers whole runs of all channels (`run`): each position on axis k
+    then falls in one channel, whatever the axes before it hold."""
     node = ctx.node
     x = ctx.layout(node.inputs[0])
     if x is None:
@@ -295,44 +309,45 @@ def reshape(ctx: Context) -> None:
         [int(v) for v in np.atleast_1d(np.asarray(value))]
     ind = [int(d) for d in in_dims if d is not None]
     outd = [int(d) for d in out_dims if d is not None]
-    before = int(np.prod(ind[:x.axis]))
     span = x.block * int(np.prod(ind[x.axis + 1:]))  # positions of one channel in the flattened tail
+    run = ctx.channels(x) * span
     for k in range(len(outd)):
-        if int(np.prod(outd[:k])) != before:
-            continue
         after = int(np.prod(outd[k + 1:]))
-        if after == 0 or span % after or outd[k] != ctx.channels(x) * (span // after):
+        if after == 0 or span % after or (outd[k] * after) % run:
             continue
-        if not _target_follows(ctx, x, target, k, span // after, rewritable=tracked is None):
+        out = Layout(x.atoms, k, span // after, outd[k] * after // run)
+        if not _target_follows(ctx, x, target, k, out, rewritable=tracked is None):
             break
         entry = target[k]
         if isinstance(entry, int) and entry > 0:
-            ctx.rewrite("shape", (x,), span // after, k, 1)
-        ctx.set_layout(node.outputs[0], Layout(x.atoms, k, span // after))
+            ctx.rewrite("shape", (x,), out.block * out.repeat, k, 1)
+        ctx.set_layout(node.outputs[0], out)
         return
     ctx.block(x, "reshape moves or splits the channel axis")
     ctx.block_shape_value(node.inputs[1], "the channel count it reads is used")
 
 
-def _target_follows(ctx: Context, x: Layout, target: list[Dim | int], k: int, block: int, rewritable: bool) -> bool:
+def _target_follows(ctx: Context, x: Layout, target: list[Dim | int], k: int, out: Layout, rewritable: bool) -> bool:
     """Whether the target shape stays right when x's channel count changes: entry k (the new channel axis) is -1,
     a constant that is rewritten (only when the whole shape is one constant), 0 copying the same axis, or a live
     copy of this very channel count; no other entry copies a channel count."""
     for i, entry in enumerate(target):
-        if i != k and isinstance(entry, Dim) and entry.is_channel_count:
-            ctx.block(entry.layout, "a reshape copies its channel count to another axis")
+        if i == k:
+            continue
+        if (isinstance(entry, Dim) and entry.is_channel_count) or (entry == 0 and i == x.axis):
+            ctx.block(entry.layout if isinstance(entry, Dim) else x, "a reshape copies its channel count to another axis")
             return False
     entry = target[k]
     if isinstance(entry, Dim):
         roots = [ctx.atoms.find(a) for a in ctx.atoms.expand(x.atoms)]
-        same_channels = entry.is_channel_count and block == 1 and x.block == 1 and \
+        same_channels = entry.is_channel_count and out.plain and x.plain and \
             [ctx.atoms.find(a) for a in ctx.atoms.expand(entry.layout.atoms)] == roots
         if not same_channels and entry.is_channel_count:
             ctx.block(entry.layout, "a reshape copies its channel count to another tensor")
         return same_channels
     if entry > 0:
         return rewritable
-    return entry == -1 or (k == x.axis and block == x.block)
+    return entry == -1 or (k == x.axis and (out.block, out.repeat) == (x.block, x.repeat))
 
 
 RULES: dict[str, Rule] = {
