@@ -57,7 +57,7 @@ def measure(name: str, path: Path) -> Coverage:
 
 
 def corpus_paths() -> dict[str, Path]:
-    return {**corpus.export_all(), **corpus.fetch_ppocr()}
+    return {**corpus.export_all(), **corpus.fetch_ppocr(), **corpus.export_keras()}
 
 
 def table(rows: list[Coverage]) -> str:
@@ -79,7 +79,9 @@ HEADER = """# Coverage on real models
 Written by `python benchmarks/coverage.py`. Architectures from `models/architectures.py` (random weights, 64x64
 inputs) exported by `torch.onnx.export` with the TorchScript exporter at opsets 17 and 13 and with the
 torch.export-based exporter (`dynamo`, opset 18); the PP-OCR models are the trained detection, recognition and
-direction-classifier models shipped in the `rapidocr_onnxruntime` wheel. Every model is pruned at ratio 0.3 with
+direction-classifier models shipped in the `rapidocr_onnxruntime` wheel; the `keras_*` models are Keras
+applications (random weights and BatchNorm statistics, NHWC, logits out) and a small CNN with a Keras Flatten head,
+exported by tf2onnx 1.17 from TensorFlow 2.18 at opset 17 (`models/keras_corpus.py`). Every model is pruned at ratio 0.3 with
 validation on: each result passed the ONNX checker and the exactness certificate (largest difference from the masked
 original at the outputs; inner tensors compared besides). The prunable MAC share is the share of the model's
 Conv/ConvTranspose/Gemm/MatMul MACs whose output channels lie in prunable groups. A group is counted once per

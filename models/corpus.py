@@ -1,7 +1,9 @@
-"""The real-model corpus: architectures exported by both torch exporters, and trained PP-OCR models from a wheel.
+"""The real-model corpus: architectures exported by both torch exporters, Keras applications exported by tf2onnx,
+and trained PP-OCR models from a wheel.
 
-`corpus_models(cache)` returns {name: path}; exports and downloads land in `cache` (outside the repository) and are
-reused while the architectures and torch stay the same. Run `python models/corpus.py` to fill the cache.
+Exports and downloads land in a cache outside the repository and are reused while the architectures and exporters
+stay the same. The Keras exports run in a virtual environment of their own in the cache (TensorFlow and tf2onnx
+pin versions of onnx and protobuf that need not match ours). Run `python models/corpus.py` to fill the cache.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ ARCHITECTURES = {
 # exporter: (dynamo, opset)
 EXPORTERS = {"torchscript17": (False, 17), "torchscript13": (False, 13), "dynamo": (True, 18)}
 RAPIDOCR = "rapidocr_onnxruntime==1.4.4"
+KERAS_EXPORTER = ("tensorflow-cpu==2.18.1", "tf2onnx==1.17.0")
+KERAS = ("keras_flatten_cnn", "keras_mobilenetv2", "keras_mobilenetv3small", "keras_resnet50", "keras_efficientnetb0",
+         "keras_densenet121", "keras_xception", "keras_nasnetmobile")
 PPOCR = {"ppocr_det": "ch_PP-OCRv4_det_infer.onnx", "ppocr_rec": "ch_PP-OCRv4_rec_infer.onnx",
          "ppocr_cls": "ch_ppocr_mobile_v2.0_cls_infer.onnx"}
 # Dynamic inputs of the trained models get these dims (their exports leave height or width open).
@@ -77,6 +82,26 @@ def _wait(job: subprocess.Popen) -> None:  # type: ignore[type-arg]
         raise RuntimeError(f"export failed: {err.decode(errors='replace')[-2000:]}")
 
 
+def export_keras(cache: Path = DEFAULT_CACHE) -> dict[str, Path]:
+    """The Keras models of `keras_corpus.py`, exported by tf2onnx from an environment made once in the cache."""
+    script = HERE / "keras_corpus.py"
+    stamp = hashlib.sha256(script.read_bytes() + " ".join(KERAS_EXPORTER).encode()).hexdigest()[:12]
+    folder = cache / f"keras-{stamp}"
+    paths = {name: folder / f"{name}.onnx" for name in KERAS}
+    if all(p.exists() for p in paths.values()):
+        return paths
+    env = cache / "tf-env"
+    python = env / "bin" / "python"
+    if not (env / "ready").exists():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(env)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *KERAS_EXPORTER], check=True)
+        (env / "ready").touch()
+    result = subprocess.run([str(python), str(script), str(folder), *KERAS], capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError(f"Keras export failed: {result.stderr[-2000:]}")
+    return paths
+
+
 def fetch_ppocr(cache: Path = DEFAULT_CACHE) -> dict[str, Path]:
     """The PP-OCR models shipped in the rapidocr_onnxruntime wheel (pip download --no-deps, once)."""
     folder = cache / "ppocr"
@@ -100,5 +125,9 @@ if __name__ == "__main__":
         found.update(fetch_ppocr())
     except (subprocess.CalledProcessError, OSError, StopIteration) as exc:
         print(f"PP-OCR models not fetched ({exc}); the corpus test runs without them")
+    try:
+        found.update(export_keras())
+    except (subprocess.CalledProcessError, OSError, RuntimeError) as exc:
+        print(f"Keras models not exported ({exc}); the corpus test runs without them")
     for key, path in found.items():
         print(f"{key:<36} {path.stat().st_size / 1e6:8.2f} MB  {path}")

@@ -306,8 +306,11 @@ class Context:
         if found is not None:
             self.block(found, f"channels are not on axis {axis}, one position each")
             return self.fixed_layout(channels, axis, f"axis {axis} does not hold the tracked channels")
-        source = "a graph input" if tensor in self.graph.inputs or not tensor.inputs else \
-            f"a {tensor.inputs[0].op} node with no tracked channels"
+        origin = tensor
+        while origin.inputs and origin.inputs[0].op in ("Transpose", "Identity", "Cast") and origin.inputs[0].inputs:
+            origin = origin.inputs[0].inputs[0]  # an NHWC input transposed to NCHW is still the graph input
+        source = "a graph input" if origin in self.graph.inputs or not origin.inputs else \
+            f"a node ({origin.inputs[0].op}) with no tracked channels"
         layout = Layout((self.atoms.new(channels, [f"{self.label}: channels come from {source}"]),), axis)
         self.set_layout(tensor, layout)
         return layout

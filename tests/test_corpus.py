@@ -1,5 +1,6 @@
-"""The real-model corpus: every architecture from both torch exporters, and the trained PP-OCR models, pruned at
-ratio 0.3 with validation on. Exports and the wheel download are cached outside the repository."""
+"""The real-model corpus: every architecture from both torch exporters, Keras applications exported by tf2onnx, and
+the trained PP-OCR models, pruned at ratio 0.3 with validation on. Exports and downloads are cached outside the
+repository."""
 
 import sys
 from pathlib import Path
@@ -24,10 +25,14 @@ def models():
         paths.update(corpus.fetch_ppocr())
     except Exception as exc:  # no package index: the exported architectures still run
         print(f"PP-OCR models unavailable ({exc}); testing the exported architectures only")
+    try:
+        paths.update(corpus.export_keras())
+    except Exception as exc:  # no package index for TensorFlow
+        print(f"Keras models unavailable ({exc}); testing without them")
     return paths
 
 
-NAMES = [f"{a}-{e}" for a in corpus.ARCHITECTURES for e in corpus.EXPORTERS] + list(corpus.PPOCR)
+NAMES = [f"{a}-{e}" for a in corpus.ARCHITECTURES for e in corpus.EXPORTERS] + list(corpus.PPOCR) + list(corpus.KERAS)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -67,10 +67,19 @@ def cnn(draw):
             x = b.node("AveragePool", [b.node("ConvTranspose", [x, w], kernel_shape=[2, 2], strides=[2, 2])],
                        kernel_shape=[2, 2], strides=[2, 2])
             c = out
-    if draw(st.booleans()):
-        flat = b.node("Flatten", [b.node("GlobalAveragePool", [x])])
+    head = draw(st.sampled_from(["none", "pooled", "flatten", "nhwc_flatten", "nhwc_reshape"]))
+    if head != "none":  # every structure keeps the 6x6 map, so a flattened head has c * 36 features
+        if head == "pooled":
+            flat, width = b.node("Flatten", [b.node("GlobalAveragePool", [x])]), c
+        elif head == "flatten":
+            flat, width = b.node("Flatten", [x]), c * 36
+        else:  # a Keras Flatten as tf2onnx writes it: channels last, so each channel's features are 1 in c apart
+            nhwc = b.node("Transpose", [x], perm=[0, 2, 3, 1])
+            flat = b.node("Flatten", [nhwc]) if head == "nhwc_flatten" else \
+                b.node("Reshape", [nhwc, b.init(np.array([1, -1], np.int64))])
+            width = c * 36
         hidden = draw(st.integers(1, 16))
-        h = b.node("Relu", [b.node("Gemm", [flat, b.init(b.rand(hidden, c)), b.init(b.rand(hidden))], transB=1)])
+        h = b.node("Relu", [b.node("Gemm", [flat, b.init(b.rand(hidden, width)), b.init(b.rand(hidden))], transB=1)])
         x = b.node("Gemm", [h, b.init(b.rand(c and 4, hidden))], transB=1)
     model = b.model([("x", [1, 3, 6, 6])], [x])
     options = {"ratio": draw(st.floats(0.05, 0.9)), "round_to": draw(st.sampled_from([1, 1, 1, 2, 8])),
