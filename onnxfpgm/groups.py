@@ -161,7 +161,18 @@ class Dim:
         return self.index == self.layout.axis
 
 
-ShapeValue = tuple["Dim | int", ...]  # a tracked 1-D int tensor: each element a copied dim or a constant
+@dataclass(frozen=True)
+class Literal:
+    """An element of a shape value read from a constant: element `position` of input `input` of node `node`, so
+    that the constant it came from can be rewritten there."""
+
+    value: int
+    node: int
+    input: int
+    position: int
+
+
+ShapeValue = tuple["Dim | Literal", ...]  # a tracked 1-D int tensor: each element a copied dim or a constant
 
 
 @dataclass(frozen=True)
@@ -348,8 +359,22 @@ class Context:
         return True
 
     def rewrite(self, kind: str, layouts: tuple[Layout, ...], block: int = 1, position: int = 0,
-                input_index: int = 0) -> None:
-        self.rewrites.append((kind, self.node_index, layouts, block, position, input_index))
+                input_index: int = 0, node: int | None = None) -> None:
+        """Record a channel count held in node `node` (the current node by default) to rewrite after the cut."""
+        self.rewrites.append((kind, self.node_index if node is None else node, layouts, block, position, input_index))
+
+    def sole_path(self, start: int, end: gs.Node) -> bool:
+        """Whether node `start` reaches `end` through single outputs that each have a single consumer, so that a
+        value changed at `start` is seen by `end` alone."""
+        node = self.graph.nodes[start]
+        while node is not end:
+            if len(node.outputs) != 1:
+                return False
+            out = node.outputs[0]
+            if len(out.outputs) != 1 or out in self.graph.outputs:
+                return False
+            node = out.outputs[0]
+        return True
 
 
 Rule = Callable[[Context], None]

@@ -93,7 +93,7 @@ def apply_plan(graph: gs.Graph, analysis: Analysis, plan: PrunePlan) -> gs.Graph
         elif rw.kind == "shape":
             tensor = node.inputs[rw.input]
             value = np.array(constant_value(tensor), copy=True)
-            value[rw.position] = kept_count(rw.segments[0], plan) * rw.block
+            value.reshape(-1)[rw.position] = kept_count(rw.segments[0], plan) * rw.block
             node.inputs[rw.input] = gs.Constant(names.fresh(tensor.name), value)
     _forget_stale_shapes(graph, analysis, plan)
     _drop_dead_constants(graph)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..groups import Context, Dim, Rule, ShapeValue
+from ..groups import Context, Dim, Literal, Rule, ShapeValue
 from .structure import ints
 
 
 def _elements(ctx: Context, index: int) -> ShapeValue | None:
-    """The tracked elements of input `index`: a shape value, or a constant int vector; None otherwise."""
+    """The tracked elements of input `index`: a shape value, or a constant int vector (each element remembering
+    where it was read, so that it can be rewritten there); None otherwise."""
     tensor = ctx.node.inputs[index]
     tracked = ctx.shape_values.get(tensor.name)
     if tracked is not None:
@@ -23,7 +24,7 @@ def _elements(ctx: Context, index: int) -> ShapeValue | None:
     value = ctx.const(tensor)
     if value is None or not np.issubdtype(value.dtype, np.integer) or value.ndim > 1:
         return None
-    return tuple(int(v) for v in np.atleast_1d(value))
+    return tuple(Literal(int(v), ctx.node_index, index, i) for i, v in enumerate(np.atleast_1d(value)))
 
 
 def shape(ctx: Context) -> None:

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..groups import Context, Dim, Layout, Rule
+from ..groups import Context, Dim, Layout, Literal, Rule
 
 
 def ints(ctx: Context, attr: str, input_index: int) -> list[int] | None:
@@ -305,8 +305,8 @@ def reshape(ctx: Context) -> None:
         ctx.block(x, "shape is not constant and static")
         ctx.block_shape_value(node.inputs[1], "the channel count it reads is used")
         return
-    target: list[Dim | int] = list(tracked) if tracked is not None else \
-        [int(v) for v in np.atleast_1d(np.asarray(value))]
+    target: list[Dim | Literal] = list(tracked) if tracked is not None else \
+        [Literal(int(v), ctx.node_index, 1, i) for i, v in enumerate(np.atleast_1d(np.asarray(value)))]
     ind = [int(d) for d in in_dims if d is not None]
     outd = [int(d) for d in out_dims if d is not None]
     span = x.block * int(np.prod(ind[x.axis + 1:]))  # positions of one channel in the flattened tail
@@ -316,26 +316,29 @@ def reshape(ctx: Context) -> None:
         if after == 0 or span % after or (outd[k] * after) % run:
             continue
         out = Layout(x.atoms, k, span // after, outd[k] * after // run)
-        if not _target_follows(ctx, x, target, k, out, rewritable=tracked is None):
+        if not _target_follows(ctx, x, target, k, out):
             break
         entry = target[k]
-        if isinstance(entry, int) and entry > 0:
-            ctx.rewrite("shape", (x,), out.block * out.repeat, k, 1)
+        if isinstance(entry, Literal) and entry.value > 0:
+            ctx.rewrite("shape", (x,), out.block * out.repeat, entry.position, entry.input, entry.node)
         ctx.set_layout(node.outputs[0], out)
         return
     ctx.block(x, "reshape moves or splits the channel axis")
     ctx.block_shape_value(node.inputs[1], "the channel count it reads is used")
 
 
-def _target_follows(ctx: Context, x: Layout, target: list[Dim | int], k: int, out: Layout, rewritable: bool) -> bool:
+def _target_follows(ctx: Context, x: Layout, target: list[Dim | Literal], k: int, out: Layout) -> bool:
     """Whether the target shape stays right when x's channel count changes: entry k (the new channel axis) is -1,
-    a constant that is rewritten (only when the whole shape is one constant), 0 copying the same axis, or a live
-    copy of this very channel count; no other entry copies a channel count."""
+    a constant that is rewritten where it was read (when it reaches this Reshape alone), 0 copying the same axis,
+    or a live copy of this very channel count; no other entry copies a channel count."""
     for i, entry in enumerate(target):
         if i == k:
             continue
-        if (isinstance(entry, Dim) and entry.is_channel_count) or (entry == 0 and i == x.axis):
-            ctx.block(entry.layout if isinstance(entry, Dim) else x, "a reshape copies its channel count to another axis")
+        if isinstance(entry, Dim) and entry.is_channel_count:
+            ctx.block(entry.layout, "a reshape copies its channel count to another axis")
+            return False
+        if isinstance(entry, Literal) and entry.value == 0 and i == x.axis:
+            ctx.block(x, "a reshape copies its channel count to another axis")
             return False
     entry = target[k]
     if isinstance(entry, Dim):
@@ -345,9 +348,12 @@ def _target_follows(ctx: Context, x: Layout, target: list[Dim | int], k: int, ou
         if not same_channels and entry.is_channel_count:
             ctx.block(entry.layout, "a reshape copies its channel count to another tensor")
         return same_channels
-    if entry > 0:
-        return rewritable
-    return entry == -1 or (k == x.axis and (out.block, out.repeat) == (x.block, x.repeat))
+    if entry.value > 0:
+        if not ctx.sole_path(entry.node, ctx.node):
+            ctx.block(x, "the constant holding its channel count is read by other nodes too")
+            return False
+        return True
+    return entry.value == -1 or (k == x.axis and (out.block, out.repeat) == (x.block, x.repeat))
 
 
 RULES: dict[str, Rule] = {

@@ -171,6 +171,41 @@ def test_flatten2_copying_the_live_channel_count_is_followed():
     assert group_of(report, c).channels_after == 3
 
 
+@pytest.mark.parametrize("style", ["paddle", "torch"])
+def test_constant_channel_count_inside_a_computed_target_is_rewritten_where_it_is_read(style):
+    """reshape(x, [x.shape[0], 6]): the batch dim is read at run time, the channel count is a constant joined to it
+    by a Concat (Paddle casts an int32 constant; torch's `x.view(x.size(0), 6)` unsqueezes a Gather)."""
+    b = Builder()
+    conv = b.conv("x", 3, 6)
+    c = b.node("GlobalAveragePool", [conv])
+    shape = b.node("Shape", [c])
+    if style == "paddle":
+        batch = b.node("Slice", [shape, b.init(np.array([0], np.int64)), b.init(np.array([1], np.int64))])
+        count = b.node("Cast", [b.const_node(np.array([6], np.int32))], to=7)
+    else:
+        batch = b.node("Unsqueeze", [b.node("Gather", [shape, b.init(np.array(0, np.int64))], axis=0),
+                                     b.init(np.array([0], np.int64))])
+        count = b.const_node(np.array([6], np.int64))
+    target = b.node("Concat", [batch, count], axis=0)
+    y = b.node("MatMul", [b.node("Reshape", [c, target]), b.init(b.rand(6, 4))])
+    pruned, report = prune_checked(b.model([("x", [1, 3, 5, 5])], [y]))
+    assert group_of(report, conv).channels_after == 3
+    assert weight(pruned, y).shape == (3, 4)
+
+
+def test_constant_channel_count_read_by_other_nodes_too_is_fixed():
+    b = Builder()
+    conv = b.conv("x", 3, 6)
+    c = b.node("GlobalAveragePool", [conv])
+    batch = b.node("Slice", [b.node("Shape", [c]), b.init(np.array([0], np.int64)), b.init(np.array([1], np.int64))])
+    target = b.node("Concat", [batch, b.init(np.array([6], np.int64))], axis=0)
+    y = b.node("MatMul", [b.node("Reshape", [c, target]), b.init(b.rand(6, 4))])
+    other = b.node("ConstantOfShape", [target])  # the same [1, 6] also sizes another tensor
+    keep = b.conv("x", 3, 4)  # something left to prune
+    _, report = prune_checked(b.model([("x", [1, 3, 5, 5])], [y, other, b.conv(keep, 4, 2)]))
+    assert "read by other nodes too" in group_of(report, conv).reason
+
+
 def test_a_channel_count_read_at_run_time_elsewhere_blocks():
     b = Builder()
     c = b.conv("x", 3, 6)
