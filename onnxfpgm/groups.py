@@ -2,10 +2,10 @@
 
 Every activation tensor that carries channels gets a *layout*: the channel axis, how many positions each channel
 spans on it (`block`, >1 after a Flatten), how many times the whole run of channels repeats along it (`repeat`, >1
-after a channels-last Flatten: NHWC features are h, w, c with c fastest), and a sequence of *atoms*. An atom is a run of channels; a union-find over
-atoms records that two runs are the same channels (a residual Add, a depthwise Conv, a pass-through op). A Split
-that cuts inside an atom refines its whole class into two. After the walk, each union-find class of atoms is one
-channel group: the unit that is scored, planned and cut.
+after a channels-last Flatten: NHWC features are h, w, c with c fastest), and a sequence of *atoms*. An atom is a
+run of channels; a union-find over atoms records that two runs are the same channels (a residual Add, a depthwise
+Conv, a pass-through op). A Split that cuts inside an atom refines its whole class into two. After the walk, each
+union-find class of atoms is one channel group: the unit that is scored, planned and cut.
 """
 
 from __future__ import annotations

@@ -284,7 +284,8 @@ def flatten(ctx: Context) -> None:
         ctx.block(x, "input shape is not static")
         return
     sizes = [int(d) for d in dims if d is not None]
-    axis = int(ctx.node.attrs.get("axis", 1)) % max(len(sizes), 1)
+    axis = int(ctx.node.attrs.get("axis", 1))
+    axis += len(sizes) if axis < 0 else 0  # axis may equal the rank: everything merges into output axis 0
     out = merged(x, sizes, 0, axis) if x.axis < axis else replace(merged(x, sizes, axis, len(sizes)), axis=1)
     ctx.set_layout(ctx.node.outputs[0], out)
 

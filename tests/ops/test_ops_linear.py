@@ -93,3 +93,17 @@ def test_split_or_concat_of_channels_last_features_is_fixed(cut):
     keep = b.conv("x", 3, 4)  # something left to prune
     _, report = prune_checked(b.model([("x", [1, 3, 4, 4])], [y, b.conv(keep, 4, 2)]))
     assert group_of(report, c1).status == "fixed"
+
+
+@pytest.mark.parametrize("axis", [0, 2, 4, -1])
+def test_flatten_at_any_axis_feeds_a_consumer_only_where_the_features_line_up(axis):
+    # axis 0 keeps every feature on output axis 1 (block 16), axis 4 (the rank) puts them all on axis 0, axis 2
+    # leaves channels on axis 0 of [6, 16], and -1 (= 3) puts channels and rows on axis 0 of [24, 4]
+    b = Builder()
+    c1 = b.conv("x", 3, 6)
+    flat = b.node("Flatten", [b.node("Relu", [c1])], axis=axis)
+    width = {0: 96, 2: 16, 4: 1, -1: 4}[axis]
+    y = b.node("MatMul", [flat, b.init(b.rand(width, 5))])
+    keep = b.conv("x", 3, 4)  # something left to prune
+    _, report = prune_checked(b.model([("x", [1, 3, 4, 4])], [y, b.conv(keep, 4, 2)]))
+    assert group_of(report, c1).status == ("pruned" if axis == 0 else "fixed")
