@@ -411,7 +411,7 @@ def analyze(graph: gs.Graph, dims: dict[str, Dims]) -> Analysis:
             if shape_rule is not None and shape_rule(ctx):
                 continue
             for t in tracked:
-                ctx.block_shape_value(t, f"{labels[index]} ({node.op}) reads the channel count at run time")
+                ctx.block_shape_value(t, "reads the channel count at run time")
         if rule is None:
             ctx.block_inputs("no channel rule for this op")
         else:
