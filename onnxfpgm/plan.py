@@ -70,8 +70,8 @@ def make_plan(analysis: Analysis, config: PruneConfig, scores: dict[int, np.ndar
             plans.append(GroupPlan(g.id, "kept", everything, ratio, "the ratio removes no channel"))
             continue
         matrix = filters(g) if config.criterion == "fpgm" else np.zeros((g.channels, 0))
-        removed = [start + select_removed(matrix[start:start + size], scores[g.id][start:start + size], per_block,
-                                          config.criterion, config.distance)
+        removed = [select_removed(matrix, scores[g.id], per_block, config.criterion, config.distance,
+                                  among=np.arange(start, start + size))
                    for start in range(0, g.channels, size)]
         kept = tuple(int(i) for i in np.setdiff1d(np.arange(g.channels), np.concatenate(removed)))
         plans.append(GroupPlan(g.id, "pruned", kept, ratio))

@@ -93,3 +93,15 @@ def test_default_round_to_keeps_multiples_of_8_and_round_to_1_matches_fpgm_prune
     assert group_of(report, c2).channels_after == 16  # 20 - 6 = 14 -> 16
     _, report = onnxfpgm.prune(model, ratio=0.3, round_to=1, latency_runs=0)
     assert group_of(report, c1).channels_after == 22 and group_of(report, c2).channels_after == 14
+
+
+def test_grouped_conv_ties_are_broken_on_the_whole_group_scores():
+    # One-value filters 0, 2, 3 | -10, -10, 5 feeding a Conv with group 2: FPGM over the whole group gives
+    # 30, 30, 32 | 50, 50, 40. Channels 0 and 1 tie, so the lowest index goes, although within block 0 alone
+    # (5 against 3) channel 1 lies nearer the others.
+    b = Builder()
+    c1 = b.conv("x", 1, 6, k=1, bias=False, weight=b.init(np.array([0, 2, 3, -10, -10, 5], np.float32)
+                                                         .reshape(6, 1, 1, 1)))
+    g2 = b.conv(c1, 6, 4, k=1, group=2)
+    _, report = prune_checked(b.model([("x", [1, 1, 4, 4])], [b.conv(g2, 4, 2, k=1)]), ratio=1 / 3)
+    assert group_of(report, c1).kept == (1, 2, 3, 4)

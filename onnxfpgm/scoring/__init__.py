@@ -59,21 +59,23 @@ def removal_count(channels: int, ratio: float, min_channels: int = 1, round_to: 
 
 
 def select_removed(filters: np.ndarray, scores: np.ndarray, count: int, criterion: str = "fpgm",
-                   distance: str = "l2") -> np.ndarray:
-    """The `count` channels with the lowest scores, ties to the lowest index, sorted ascending."""
-    n = len(scores)
+                   distance: str = "l2", among: np.ndarray | None = None) -> np.ndarray:
+    """The `count` channels with the lowest scores among the channels `among` (all by default; one block of a
+    grouped convolution), ties to the lowest index, sorted ascending. Channels near the cut are scored again
+    against every row of `filters`, as the fast scores were."""
+    index = np.arange(len(scores)) if among is None else np.asarray(among, dtype=np.int64)
     if count <= 0:
         return np.zeros(0, dtype=np.int64)
-    if count >= n:
-        return np.arange(n, dtype=np.int64)
-    index = np.arange(n)
-    order = np.lexsort((index, scores))
+    if count >= len(index):
+        return np.sort(index)
+    candidates = scores[index]
+    order = np.lexsort((index, candidates))
     if criterion != "fpgm":  # norms are computed exactly in float64 on every backend
-        return np.sort(order[:count])
-    low, high = scores[order[count - 1]], scores[order[count]]
+        return np.sort(index[order[:count]])
+    low, high = candidates[order[count - 1]], candidates[order[count]]
     tol = BAND * max(float(np.abs(scores).max()), np.finfo(np.float64).tiny)
-    sure = index[scores < low - tol]
-    band = index[(scores >= low - tol) & (scores <= high + tol)]
+    sure = index[candidates < low - tol]
+    band = index[(candidates >= low - tol) & (candidates <= high + tol)]
     exact = numpy_kernel.exact_fpgm_rows(filters, band, distance)
     chosen = band[np.lexsort((band, exact))][: count - len(sure)]
     return np.sort(np.concatenate([sure, chosen]))
