@@ -183,7 +183,8 @@ def summary(report: PruneReport) -> str:
                      f"{v.max_abs_diff:.3g} (allowed {v.allowed_diff:.3g}); {v.probes} inner tensors agree "
                      f"within {v.probe_max_rel_diff:.2g}")
         if v.latency_before_ms is not None and v.latency_after_ms is not None:
+            change = _pct(v.latency_before_ms, v.latency_after_ms)
             lines.append(f"latency  {v.latency_before_ms:.2f} ms -> {v.latency_after_ms:.2f} ms "
-                         f"({_pct(v.latency_before_ms, v.latency_after_ms)}, onnxruntime CPU, median)")
+                         f"({change}, onnxruntime CPU, median of interleaved runs)")
     lines.append(f"time     {report.seconds:.2f} s, scores on {report.backend}")
     return "\n".join(lines)
