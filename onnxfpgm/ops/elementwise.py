@@ -52,8 +52,10 @@ def nary(ctx: Context) -> None:
     axes = {lay.axis + out_rank - ranks[i] for i, lay in activations}
     spreads = {(lay.block, lay.repeat) for _, lay in activations}
     if len(axes) != 1 or len(spreads) != 1:
+        reason = "operands carry channels on different axes" if len(axes) != 1 else \
+            "operands lay their channels out differently along the axis (channels first and last)"
         for _, lay in activations:
-            ctx.block(lay, "operands carry channels on different axes")
+            ctx.block(lay, reason)
         return
     axis, (block, repeat) = axes.pop(), spreads.pop()
     widest = max(ctx.channels(lay) for _, lay in activations)

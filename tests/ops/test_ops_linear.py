@@ -107,3 +107,13 @@ def test_flatten_at_any_axis_feeds_a_consumer_only_where_the_features_line_up(ax
     keep = b.conv("x", 3, 4)  # something left to prune
     _, report = prune_checked(b.model([("x", [1, 3, 4, 4])], [y, b.conv(keep, 4, 2)]))
     assert group_of(report, c1).status == ("pruned" if axis == 0 else "fixed")
+
+
+def test_adding_channels_first_and_channels_last_features_is_fixed():
+    b = Builder()
+    c1 = b.conv("x", 3, 6)
+    nhwc = b.node("Flatten", [b.node("Transpose", [c1], perm=[0, 2, 3, 1])])
+    y = b.node("MatMul", [b.node("Add", [nhwc, b.node("Flatten", [c1])]), b.init(b.rand(96, 5))])
+    keep = b.conv("x", 3, 4)  # something left to prune
+    _, report = prune_checked(b.model([("x", [1, 3, 4, 4])], [y, b.conv(keep, 4, 2)]))
+    assert "lay their channels out differently" in group_of(report, c1).reason
