@@ -74,7 +74,7 @@ def nary(ctx: Context) -> None:
         dims = shape if shape is not None else ctx.shape(node.inputs[i])
         if pos < 0 or (dims is not None and dims[pos] == 1):
             continue
-        if shape is not None and dims is not None and dims[pos] == widest * block * repeat:
+        if shape is not None and dims is not None and dims[pos] == ctx.width(main):
             ctx.weight(i, pos, main, "param")
         else:
             ctx.block(main, f"input {i} is not a constant broadcast along channels")
